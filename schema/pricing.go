@@ -84,7 +84,9 @@ type PriceTable struct {
 var defaultPricesYAML []byte
 
 // DefaultPrices parses the price table shipped with Warden (schema/prices.yaml).
-func DefaultPrices() (*PriceTable, error) { return ParsePrices("schema/prices.yaml", defaultPricesYAML) }
+func DefaultPrices() (*PriceTable, error) {
+	return ParsePrices("schema/prices.yaml", defaultPricesYAML)
+}
 
 // LoadPrices reads and validates a price table file.
 func LoadPrices(path string) (*PriceTable, error) {
