@@ -44,8 +44,12 @@ type PromptKey struct {
 	CreatedAt    time.Time `ch:"created_at,DateTime64(6, 'UTC')"`
 }
 
-// Engines the DDL renderer should give the side tables.
+// Sorting keys of the side tables (ReplacingMergeTree(created_at)).
+// prompt_keys MUST include key_id: replacing on (tenant, day) alone would
+// collapse the keys two collectors (or one collector before and after a
+// restart) wrapped for the same day, and the blocks sealed under the
+// dropped key could never be opened again.
 const (
-	PromptBlocksEngine = "ReplacingMergeTree" // ORDER BY (tenant, block_id)
-	PromptKeysEngine   = "ReplacingMergeTree" // ORDER BY (tenant, day, key_id)
+	PromptBlocksOrderBy = "(tenant, block_id)"
+	PromptKeysOrderBy   = "(tenant, day, key_id)"
 )
