@@ -21,10 +21,10 @@ cfg := data.warden.config
 # bundle-wide default.
 
 classification := c if {
-	c := upper(trim_space(object.get(input, "classification", "")))
+	c := upper(trim_space(input.classification))
 	c != ""
 } else := c if {
-	c := upper(cfg.department_classification[lower(object.get(input, ["identity", "department"], ""))])
+	c := upper(cfg.department_classification[lower(input.identity.department)])
 } else := upper(cfg.default_classification)
 
 sensitive if classification in {c | some c in cfg.sensitive_classifications}
@@ -33,9 +33,17 @@ block_class if classification in {c | some c in cfg.block_classifications}
 
 # --- Findings summary (types and counts only) --------------------------------
 
-counts := object.get(input, ["dlp", "counts"], {})
+# Policies read input by path (input.dlp.counts, never the whole `input`):
+# the engine caches decisions on exactly the input paths the bundle reads, so
+# a bare `input` would key the cache on every field, positions included.
+counts := c if c := input.dlp.counts
+else := {}
 
-max_confidence := object.get(input, ["dlp", "max_confidence"], {})
+max_confidence := c if c := input.dlp.max_confidence
+else := {}
+
+direction := d if d := input.direction
+else := "event"
 
 pii_present contains t if {
 	some t in cfg.pii_types
@@ -86,7 +94,7 @@ violations contains {
 violations contains {
 	"id": "warden.dlp.private_key",
 	"action": "alert",
-	"reason": sprintf("%d private key(s) in %s", [counts.private_key, object.get(input, "direction", "event")]),
+	"reason": sprintf("%d private key(s) in %s", [counts.private_key, direction]),
 } if {
 	counts.private_key > 0
 }
@@ -127,8 +135,10 @@ violations contains {
 	"reason": "device is not authenticated",
 } if {
 	input.context == "gateway"
-	not is_boolean(object.get(input, ["device", "authenticated"], null))
+	not device_auth_known
 }
+
+device_auth_known if is_boolean(input.device.authenticated)
 
 model_approved(m) if {
 	some p in cfg.approved_models
