@@ -1,0 +1,123 @@
+package lakehousestore
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/wardenhq/warden/schema"
+)
+
+// injection is the acceptance record's payload: blank lines, quotes,
+// backslashes, NUL bytes, invalid UTF-8 and SQL text.
+const injection = "a'b\"c\\d\n\n\nDROP TABLE events; INSERT INTO events (tenant) VALUES ('pwned');\x00nul\xff\xfe\xc3(\r\n\n"
+
+func injectionEvent() schema.Event {
+	return schema.Event{
+		EventID: [16]byte{1, 2, 3, 0, 0, 0xff}, Tenant: "t1", TS: time.Date(2026, 11, 23, 10, 0, 0, 123456000, time.UTC),
+		SchemaVersion: 1, Kind: schema.KindOther, Source: schema.SourceUnknown, EventName: injection,
+		SessionID: injection, InputTokens: 7, CostUSD: 0.25,
+		PromptRef:   []string{injection, ""},
+		DLPFindings: map[string]uint32{"email": 2},
+		Attributes:  map[string]string{"x": injection, injection: "k", "z": ""},
+		RuleIDs:     []string{},
+	}
+}
+
+func TestNativeInsertIsBinarySafeAndDeduplicated(t *testing.T) {
+	conn := testConn(t)
+	c, err := NewCodec(schema.EventsTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := injectionEvent()
+	ev2 := ev
+	ev2.EventID[0] = 9
+	ev2.Attributes = nil
+	ev2.PromptRef = nil
+	rows := []schema.Event{ev, ev2}
+	data, err := c.EncodeNative(rows, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "b.native")
+	os.WriteFile(f, data, 0o600)
+	for i := 0; i < 2; i++ { // same token twice: stored once
+		if _, err := conn.InsertNativeFile("events", f, "tok_codec_1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := conn.Query("SELECT count() FROM events WHERE tenant='t1'", "TSV")
+	if err != nil || strings.TrimSpace(string(out)) != "2" {
+		t.Fatalf("count = %q, %v (tables intact, no duplicate)", out, err)
+	}
+	out, err = conn.Query("SELECT hex(event_name), hex(session_id), hex(attributes['x']), hex(prompt_ref[1]), length(prompt_ref), dlp_findings['email'], hex(event_id) FROM events WHERE event_id = unhex('"+hex.EncodeToString(ev.EventID[:])+"')", "TSVRaw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2 := strings.Split(strings.TrimSpace(string(out)), "\t")
+	want := strings.ToUpper(hex.EncodeToString([]byte(injection)))
+	if len(f2) != 7 || f2[0] != want || f2[1] != want || f2[2] != want || f2[3] != want || f2[4] != "2" || f2[5] != "2" {
+		t.Fatalf("not byte-for-byte: %q", out)
+	}
+	// The map key holding the payload survived too.
+	out, _ = conn.Query("SELECT hex(attributes['k']) FROM events LIMIT 0", "TSV")
+	_ = out
+	out, err = conn.Query("SELECT count() FROM events WHERE mapContains(attributes, unhex('"+hex.EncodeToString([]byte(injection))+"'))", "TSV")
+	if err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Fatalf("payload as map key: %q %v", out, err)
+	}
+	out, _ = conn.Query("SELECT count() FROM events WHERE tenant = 'pwned'", "TSV")
+	if strings.TrimSpace(string(out)) != "0" {
+		t.Fatal("injected SQL executed")
+	}
+}
+
+func TestParquetRowsRoundTripThroughChDB(t *testing.T) {
+	conn := testConn(t)
+	c, err := NewCodec(schema.EventsTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := injectionEvent()
+	ev2 := ev
+	ev2.EventID[0] = 7
+	ev2.Attributes, ev2.PromptRef, ev2.DLPFindings = nil, nil, nil
+	prow, err := c.ParquetRows([]schema.Event{ev, ev2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := parquet.NewWriter(&buf, c.pq.Schema, parquet.Compression(schema.ZstdCodec))
+	if _, err := w.WriteRows(prow); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(userFiles(t), "rt.parquet")
+	os.WriteFile(f, buf.Bytes(), 0o600)
+	out, err := conn.Query("SELECT hex(event_name), hex(attributes['x']), length(prompt_ref), hex(event_id), ts, dlp_findings['email'] FROM file('"+f+"', Parquet) ORDER BY event_id DESC", "TSVRaw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	want := strings.ToUpper(hex.EncodeToString([]byte(injection)))
+	if len(lines) != 2 {
+		t.Fatalf("rows: %q", out)
+	}
+	first := strings.Split(lines[1], "\t")
+	if first[0] != want || first[1] != want || first[2] != "2" || !strings.HasPrefix(first[3], "010203") || !strings.HasPrefix(first[4], "2026-11-23 10:00:00.123456") || first[5] != "2" {
+		t.Fatalf("parquet round trip: %q", lines[1])
+	}
+	second := strings.Split(lines[0], "\t")
+	if second[1] != "" || second[2] != "0" {
+		t.Fatalf("empty map/list round trip: %q", lines[0])
+	}
+}

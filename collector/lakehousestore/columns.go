@@ -1,0 +1,292 @@
+package lakehousestore
+
+// One column encoder for both stores. Rows (a []T of a registered schema
+// table type) are turned into typed column slices once, by field offset
+// (derived at init from the same reflection that derives the DDL, so no
+// per-row reflection). The slices feed:
+//   - clickhouse-go/v2's own column encoders (lib/column) to build a Native
+//     block: written to a file for chDB (INSERT ... FROM INFILE ... FORMAT
+//     Native), or appended to a clickhouse-go batch for a server;
+//   - the Parquet lake writer (parquet.Row values by leaf column).
+// Record data therefore never becomes SQL text.
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"time"
+	"unsafe"
+
+	chproto "github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
+
+	"github.com/wardenhq/warden/schema"
+)
+
+type colKind int
+
+const (
+	kString colKind = iota
+	kFixed16
+	kUint8
+	kUint16
+	kUint32
+	kUint64
+	kInt32
+	kInt64
+	kFloat64
+	kBool
+	kTime
+	kDate
+	kStrings
+	kMapStrStr
+	kMapStrU32
+)
+
+type colAcc struct {
+	col  schema.Column
+	off  uintptr
+	kind colKind
+}
+
+// Codec encodes rows of one table.
+type Codec struct {
+	Table  *schema.Table
+	rowTyp reflect.Type
+	accs   []colAcc
+	pq     *schema.ParquetLayout
+}
+
+var (
+	timeType = reflect.TypeOf(time.Time{})
+)
+
+// NewCodec derives the accessors of a table.
+func NewCodec(t *schema.Table) (*Codec, error) {
+	c := &Codec{Table: t, rowTyp: t.Row}
+	for _, col := range t.Columns {
+		f := t.Row.FieldByIndex(col.Field)
+		a := colAcc{col: col, off: f.Offset}
+		if len(col.Field) != 1 {
+			return nil, fmt.Errorf("column %s: embedded fields are not supported", col.Name)
+		}
+		base := schema.BaseType(col.Type)
+		switch gt := f.Type; {
+		case gt == timeType && base == "Date":
+			a.kind = kDate
+		case gt == timeType:
+			a.kind = kTime
+		case gt.Kind() == reflect.String:
+			a.kind = kString
+		case gt.Kind() == reflect.Array && gt.Len() == 16:
+			a.kind = kFixed16
+		case gt.Kind() == reflect.Uint8:
+			a.kind = kUint8
+		case gt.Kind() == reflect.Uint16:
+			a.kind = kUint16
+		case gt.Kind() == reflect.Uint32:
+			a.kind = kUint32
+		case gt.Kind() == reflect.Uint64:
+			a.kind = kUint64
+		case gt.Kind() == reflect.Int32:
+			a.kind = kInt32
+		case gt.Kind() == reflect.Int64:
+			a.kind = kInt64
+		case gt.Kind() == reflect.Float64:
+			a.kind = kFloat64
+		case gt.Kind() == reflect.Bool:
+			a.kind = kBool
+		case gt == reflect.TypeOf([]string(nil)):
+			a.kind = kStrings
+		case gt == reflect.TypeOf(map[string]string(nil)):
+			a.kind = kMapStrStr
+		case gt == reflect.TypeOf(map[string]uint32(nil)):
+			a.kind = kMapStrU32
+		default:
+			return nil, fmt.Errorf("column %s: Go type %s has no encoder", col.Name, gt)
+		}
+		c.accs = append(c.accs, a)
+	}
+	pq, err := t.Parquet()
+	if err != nil {
+		return nil, err
+	}
+	c.pq = pq
+	return c, nil
+}
+
+// rowsBase validates rows (a []T of the table's row type) and returns the
+// base pointer, stride and length.
+func (c *Codec) rowsBase(rows any) (unsafe.Pointer, uintptr, int, error) {
+	v := reflect.ValueOf(rows)
+	if v.Kind() != reflect.Slice || v.Type().Elem() != c.rowTyp {
+		return nil, 0, 0, fmt.Errorf("table %s wants []%s, got %T", c.Table.Name, c.rowTyp, rows)
+	}
+	if v.Len() == 0 {
+		return nil, 0, 0, nil
+	}
+	return v.UnsafePointer(), c.rowTyp.Size(), v.Len(), nil
+}
+
+func gather[T any](base unsafe.Pointer, stride uintptr, n int, off uintptr) []T {
+	out := make([]T, n)
+	for i := 0; i < n; i++ {
+		out[i] = *(*T)(unsafe.Add(base, uintptr(i)*stride+off))
+	}
+	return out
+}
+
+// columnSlice returns the typed slice clickhouse-go's Append takes.
+func (a colAcc) columnSlice(base unsafe.Pointer, stride uintptr, n int) any {
+	switch a.kind {
+	case kString:
+		return gather[string](base, stride, n, a.off)
+	case kFixed16:
+		ids := gather[[16]byte](base, stride, n, a.off)
+		out := make([]string, n)
+		for i := range ids {
+			out[i] = string(ids[i][:])
+		}
+		return out
+	case kUint8:
+		return gather[uint8](base, stride, n, a.off)
+	case kUint16:
+		return gather[uint16](base, stride, n, a.off)
+	case kUint32:
+		return gather[uint32](base, stride, n, a.off)
+	case kUint64:
+		return gather[uint64](base, stride, n, a.off)
+	case kInt32:
+		return gather[int32](base, stride, n, a.off)
+	case kInt64:
+		return gather[int64](base, stride, n, a.off)
+	case kFloat64:
+		return gather[float64](base, stride, n, a.off)
+	case kBool:
+		return gather[bool](base, stride, n, a.off)
+	case kTime, kDate:
+		ts := gather[time.Time](base, stride, n, a.off)
+		for i := range ts {
+			ts[i] = ts[i].UTC()
+		}
+		return ts
+	case kStrings:
+		ss := gather[[]string](base, stride, n, a.off)
+		for i := range ss {
+			if ss[i] == nil {
+				ss[i] = []string{}
+			}
+		}
+		return ss
+	case kMapStrStr:
+		ms := gather[map[string]string](base, stride, n, a.off)
+		out := make([]any, n)
+		for i, m := range ms {
+			out[i] = sortedMap[string]{m: m}
+		}
+		return out
+	case kMapStrU32:
+		ms := gather[map[string]uint32](base, stride, n, a.off)
+		out := make([]any, n)
+		for i, m := range ms {
+			out[i] = sortedMap[uint32]{m: m}
+		}
+		return out
+	}
+	panic("unreachable")
+}
+
+// sortedMap iterates a map in key order so that the same rows always encode
+// to the same bytes.
+type sortedMap[V any] struct{ m map[string]V }
+
+func (s sortedMap[V]) Iterator() column.MapIterator {
+	keys := make([]string, 0, len(s.m))
+	for k := range s.m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return &sortedIter[V]{m: s.m, keys: keys, i: -1}
+}
+
+type sortedIter[V any] struct {
+	m    map[string]V
+	keys []string
+	i    int
+}
+
+func (it *sortedIter[V]) Next() bool { it.i++; return it.i < len(it.keys) }
+func (it *sortedIter[V]) Key() any   { return it.keys[it.i] }
+func (it *sortedIter[V]) Value() any { return it.m[it.keys[it.i]] }
+
+// NativeBlock builds a clickhouse-go Native block of rows.
+func (c *Codec) NativeBlock(rows any) (*proto.Block, error) {
+	base, stride, n, err := c.rowsBase(rows)
+	if err != nil {
+		return nil, err
+	}
+	b := proto.NewBlock()
+	for _, a := range c.accs {
+		if err := b.AddColumn(a.col.Name, column.Type(a.col.Type)); err != nil {
+			return nil, fmt.Errorf("column %s: %w", a.col.Name, err)
+		}
+	}
+	if n == 0 {
+		return b, nil
+	}
+	for i, a := range c.accs {
+		if err := appendColumn(b.Columns[i], a.columnSlice(base, stride, n)); err != nil {
+			return nil, fmt.Errorf("column %s: %w", a.col.Name, err)
+		}
+	}
+	return b, nil
+}
+
+func appendColumn(col column.Interface, v any) error {
+	if rows, ok := v.([]any); ok {
+		for _, r := range rows {
+			if err := col.AppendRow(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	_, err := col.Append(v)
+	return err
+}
+
+// EncodeNative renders rows as one Native-format block (the byte layout
+// `FORMAT Native` reads: no block info, no custom-serialization flags).
+func (c *Codec) EncodeNative(rows any, dst []byte) ([]byte, error) {
+	b, err := c.NativeBlock(rows)
+	if err != nil {
+		return nil, err
+	}
+	buf := &chproto.Buffer{Buf: dst[:0]}
+	if err := b.Encode(buf, 0); err != nil {
+		return nil, err
+	}
+	return buf.Buf, nil
+}
+
+// ColumnSlices returns, per column in table order, the typed slice to hand
+// to a clickhouse-go batch (batch.Column(i).Append(slice)).
+func (c *Codec) ColumnSlices(rows any) ([]any, error) {
+	base, stride, n, err := c.rowsBase(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(c.accs))
+	for i, a := range c.accs {
+		if n == 0 {
+			continue
+		}
+		out[i] = a.columnSlice(base, stride, n)
+	}
+	return out, nil
+}
+
+// Put is required by clickhouse-go's IterableOrderedMap; encoding never
+// calls it.
+func (s sortedMap[V]) Put(key any, value any) {}

@@ -1,0 +1,121 @@
+package lakehousestore
+
+import (
+	"sort"
+	"time"
+	"unsafe"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+var epochDay = time.Unix(0, 0).UTC()
+
+// ParquetRows appends one parquet.Row per row to dst, with values placed by
+// the leaf indexes of the table's Parquet layout (see schema.Parquet).
+// Byte values alias the row's strings: the writer copies them on WriteRows.
+func (c *Codec) ParquetRows(rows any, dst []parquet.Row) ([]parquet.Row, error) {
+	base, stride, n, err := c.rowsBase(rows)
+	if err != nil {
+		return nil, err
+	}
+	nleaf := len(c.pq.Schema.Columns())
+	for i := 0; i < n; i++ {
+		p := unsafe.Add(base, uintptr(i)*stride)
+		// Values per leaf, then flattened in leaf order.
+		perLeaf := make([][]parquet.Value, nleaf)
+		for j, a := range c.accs {
+			leaf := c.pq.Leaf[j]
+			fp := unsafe.Add(p, a.off)
+			switch a.kind {
+			case kString:
+				perLeaf[leaf] = []parquet.Value{strVal(*(*string)(fp))}
+			case kFixed16:
+				b := (*[16]byte)(fp)
+				perLeaf[leaf] = []parquet.Value{parquet.FixedLenByteArrayValue(b[:])}
+			case kUint8:
+				perLeaf[leaf] = []parquet.Value{parquet.Int32Value(int32(*(*uint8)(fp)))}
+			case kUint16:
+				perLeaf[leaf] = []parquet.Value{parquet.Int32Value(int32(*(*uint16)(fp)))}
+			case kUint32:
+				perLeaf[leaf] = []parquet.Value{parquet.Int32Value(int32(*(*uint32)(fp)))}
+			case kUint64:
+				perLeaf[leaf] = []parquet.Value{parquet.Int64Value(int64(*(*uint64)(fp)))}
+			case kInt32:
+				perLeaf[leaf] = []parquet.Value{parquet.Int32Value(*(*int32)(fp))}
+			case kInt64:
+				perLeaf[leaf] = []parquet.Value{parquet.Int64Value(*(*int64)(fp))}
+			case kFloat64:
+				perLeaf[leaf] = []parquet.Value{parquet.DoubleValue(*(*float64)(fp))}
+			case kBool:
+				perLeaf[leaf] = []parquet.Value{parquet.BooleanValue(*(*bool)(fp))}
+			case kTime:
+				perLeaf[leaf] = []parquet.Value{parquet.Int64Value((*(*time.Time)(fp)).UnixMicro())}
+			case kDate:
+				d := (*(*time.Time)(fp)).UTC().Sub(epochDay) / (24 * time.Hour)
+				perLeaf[leaf] = []parquet.Value{parquet.Int32Value(int32(d))}
+			case kStrings:
+				ss := *(*[]string)(fp)
+				perLeaf[leaf] = listValues(ss, strVal)
+			case kMapStrStr:
+				m := *(*map[string]string)(fp)
+				perLeaf[leaf], perLeaf[leaf+1] = mapValues(m, strVal)
+			case kMapStrU32:
+				m := *(*map[string]uint32)(fp)
+				perLeaf[leaf], perLeaf[leaf+1] = mapValues(m, func(v uint32) parquet.Value { return parquet.Int32Value(int32(v)) })
+			}
+		}
+		row := make(parquet.Row, 0, nleaf+8)
+		for leaf, vs := range perLeaf {
+			for _, v := range vs {
+				row = append(row, v.Level(v.RepetitionLevel(), v.DefinitionLevel(), leaf))
+			}
+		}
+		dst = append(dst, row)
+	}
+	return dst, nil
+}
+
+func strVal(s string) parquet.Value {
+	return parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// listValues renders a required LIST: an empty list is one null at
+// definition level 0; elements have definition level 1 and repetition level
+// 0 for the first, 1 after.
+func listValues[T any](xs []T, f func(T) parquet.Value) []parquet.Value {
+	if len(xs) == 0 {
+		return []parquet.Value{parquet.NullValue().Level(0, 0, 0)}
+	}
+	out := make([]parquet.Value, len(xs))
+	for i, x := range xs {
+		rep := 1
+		if i == 0 {
+			rep = 0
+		}
+		out[i] = f(x).Level(rep, 1, 0)
+	}
+	return out
+}
+
+func mapValues[V any](m map[string]V, f func(V) parquet.Value) (keys, vals []parquet.Value) {
+	if len(m) == 0 {
+		null := parquet.NullValue().Level(0, 0, 0)
+		return []parquet.Value{null}, []parquet.Value{null}
+	}
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	keys = make([]parquet.Value, len(ks))
+	vals = make([]parquet.Value, len(ks))
+	for i, k := range ks {
+		rep := 1
+		if i == 0 {
+			rep = 0
+		}
+		keys[i] = strVal(k).Level(rep, 1, 0)
+		vals[i] = f(m[k]).Level(rep, 1, 0)
+	}
+	return keys, vals
+}
