@@ -53,8 +53,11 @@ pii_present contains t if {
 high_confidence_types contains t if {
 	some t in cfg.review_types
 	counts[t] > 0
-	max_confidence[t] >= cfg.high_confidence
+	confidence_rank[max_confidence[t]] >= confidence_rank[cfg.review_min_confidence]
 }
+
+# Confidence grades as the dlp library reports them.
+confidence_rank := {"low": 1, "medium": 2, "high": 3}
 
 model_event if input.context == "gateway"
 

@@ -29,7 +29,7 @@ test_clean_event_allowed if {
 }
 
 test_ssn_high_classification_collector_is_review if {
-	inp := object.union(with_findings(base, {"us_ssn": 1}, {"us_ssn": 0.95}), {"classification": "HIGH"})
+	inp := object.union(with_findings(base, {"us_ssn": 1}, {"us_ssn": "high"}), {"classification": "HIGH"})
 	d := main.decision with input as inp
 	d.decision == "review"
 	"warden.dlp.pii_high_classification" in d.rule_ids
@@ -37,20 +37,20 @@ test_ssn_high_classification_collector_is_review if {
 }
 
 test_ssn_high_classification_gateway_is_block if {
-	inp := object.union(with_findings(base, {"us_ssn": 1}, {"us_ssn": 0.95}), {"classification": "HIGH", "context": "gateway"})
+	inp := object.union(with_findings(base, {"us_ssn": 1}, {"us_ssn": "high"}), {"classification": "HIGH", "context": "gateway"})
 	d := main.decision with input as inp
 	d.decision == "block"
 	"warden.dlp.pii_high_classification" in d.rule_ids
 }
 
 test_collector_block_action_is_configurable if {
-	inp := object.union(with_findings(base, {"credit_card": 2}, {"credit_card": 0.5}), {"classification": "high"})
+	inp := object.union(with_findings(base, {"credit_card": 2}, {"credit_card": "medium"}), {"classification": "high"})
 	d := main.decision with input as inp with data.warden.config.collector_block_action as "drop"
 	d.decision == "drop"
 }
 
 test_ssn_low_classification_redacted if {
-	inp := object.union(with_findings(base, {"us_ssn": 1, "email": 2}, {"us_ssn": 0.95}), {"classification": "LOW"})
+	inp := object.union(with_findings(base, {"us_ssn": 1, "email": 2}, {"us_ssn": "high"}), {"classification": "LOW"})
 	d := main.decision with input as inp
 	d.decision == "redact"
 	d.rule_ids == ["warden.dlp.pii_redact"]
@@ -58,7 +58,7 @@ test_ssn_low_classification_redacted if {
 }
 
 test_card_without_classification_uses_department_default if {
-	low := with_findings(base, {"credit_card": 1}, {"credit_card": 0.6})
+	low := with_findings(base, {"credit_card": 1}, {"credit_card": "low"})
 	main.decision.decision == "redact" with input as low
 	high := object.union(low, {"identity": {"department": "Finance"}})
 	main.decision.decision == "review" with input as high
@@ -66,21 +66,21 @@ test_card_without_classification_uses_department_default if {
 }
 
 test_high_confidence_sensitive_review if {
-	inp := object.union(with_findings(base, {"github_token": 1}, {"github_token": 0.99}), {"classification": "MEDIUM"})
+	inp := object.union(with_findings(base, {"github_token": 1}, {"github_token": "high"}), {"classification": "MEDIUM"})
 	d := main.decision with input as inp
 	d.decision == "review"
 	d.rule_ids == ["warden.dlp.high_confidence_sensitive"]
 }
 
 test_low_confidence_or_low_class_no_review if {
-	low_conf := object.union(with_findings(base, {"github_token": 1}, {"github_token": 0.5}), {"classification": "MEDIUM"})
+	low_conf := object.union(with_findings(base, {"github_token": 1}, {"github_token": "medium"}), {"classification": "MEDIUM"})
 	main.decision.decision == "allow" with input as low_conf
-	low_class := object.union(with_findings(base, {"github_token": 1}, {"github_token": 0.99}), {"classification": "LOW"})
+	low_class := object.union(with_findings(base, {"github_token": 1}, {"github_token": "high"}), {"classification": "LOW"})
 	main.decision.decision == "allow" with input as low_class
 }
 
 test_medium_ssn_review_and_redact if {
-	inp := object.union(with_findings(base, {"us_ssn": 1}, {"us_ssn": 0.97}), {"classification": "MEDIUM"})
+	inp := object.union(with_findings(base, {"us_ssn": 1}, {"us_ssn": "high"}), {"classification": "MEDIUM"})
 	d := main.decision with input as inp
 	d.decision == "review"
 	d.rule_ids == ["warden.dlp.high_confidence_sensitive", "warden.dlp.pii_redact"]
@@ -88,7 +88,7 @@ test_medium_ssn_review_and_redact if {
 }
 
 test_private_key_alert_any_direction if {
-	req := with_findings(base, {"private_key": 1}, {"private_key": 1})
+	req := with_findings(base, {"private_key": 1}, {"private_key": "high"})
 	d := main.decision with input as req
 	d.decision == "alert"
 	d.rule_ids == ["warden.dlp.private_key"]
@@ -144,14 +144,14 @@ test_gateway_requires_device_authentication_fact if {
 }
 
 test_strongest_action_wins if {
-	inp := object.union(with_findings(base, {"private_key": 1, "us_ssn": 1}, {"private_key": 1, "us_ssn": 0.5}), {"context": "gateway", "classification": "HIGH"})
+	inp := object.union(with_findings(base, {"private_key": 1, "us_ssn": 1}, {"private_key": "high", "us_ssn": "medium"}), {"context": "gateway", "classification": "HIGH"})
 	d := main.decision with input as inp
 	d.decision == "block"
 	d.rule_ids == ["warden.dlp.high_confidence_sensitive", "warden.dlp.pii_high_classification", "warden.dlp.private_key"]
 }
 
 test_reasons_never_contain_values if {
-	inp := object.union(with_findings(base, {"us_ssn": 1}, {"us_ssn": 0.95}), {"classification": "LOW"})
+	inp := object.union(with_findings(base, {"us_ssn": 1}, {"us_ssn": "high"}), {"classification": "LOW"})
 	d := main.decision with input as inp
 	d.reasons == ["us_ssn redacted (LOW-classified data)"]
 }
