@@ -206,6 +206,9 @@ func checkGoType(chType string, gt reflect.Type) error {
 	}
 	switch {
 	case b == "String":
+		if gt.Kind() == reflect.Slice && gt.Elem().Kind() == reflect.Uint8 {
+			return nil // binary String ([]byte)
+		}
 		return want(reflect.String)
 	case strings.HasPrefix(b, "FixedString("):
 		if gt.Kind() != reflect.Array || gt.Elem().Kind() != reflect.Uint8 {

@@ -36,30 +36,6 @@ type MetricPoint struct {
 	Attributes      map[string]string `ch:"attributes,Map(LowCardinality(String), String)"`
 }
 
-// promptBlockRow and promptKeyRow are the column layout of the prompt side
-// tables until schema/prompt.go (PromptBlock, PromptKey, owned by
-// promptcrypt) registers its own types; the names and types here are the
-// contract both follow.
-type promptBlockRow struct {
-	Tenant     string    `ch:"tenant,LowCardinality(String),key"`
-	BlockID    string    `ch:"block_id,String,key"`
-	Day        time.Time `ch:"day,Date"`
-	KeyID      string    `ch:"key_id,String"`
-	Nonce      string    `ch:"nonce,String"`
-	Ciphertext string    `ch:"ciphertext,String,codec=NONE"` // sealed bytes do not compress
-	Length     uint32    `ch:"length,UInt32"`
-	CreatedAt  time.Time `ch:"created_at,DateTime64(6, 'UTC')"`
-}
-
-type promptKeyRow struct {
-	Tenant     string    `ch:"tenant,LowCardinality(String),key"`
-	Day        time.Time `ch:"day,Date,key"`
-	KeyID      string    `ch:"key_id,String"`
-	KEM        string    `ch:"kem,LowCardinality(String)"`
-	WrappedKey string    `ch:"wrapped_key,String,codec=NONE"`
-	CreatedAt  time.Time `ch:"created_at,DateTime64(6, 'UTC')"`
-}
-
 // AccessEvent is one JIT access step (request, approval, grant, decrypt),
 // hash-chained: hash = H(prev_hash || canonical row).
 type AccessEvent struct {
@@ -135,18 +111,18 @@ var (
 	})
 	PromptBlocksTable = RegisterTable(Table{
 		Name:        "prompt_blocks",
-		Row:         reflect.TypeOf(promptBlockRow{}),
+		Row:         reflect.TypeOf(PromptBlock{}),
 		Engine:      "ReplacingMergeTree(created_at)",
 		PartitionBy: "toYYYYMM(day)",
-		OrderBy:     "(tenant, block_id)",
+		OrderBy:     PromptBlocksOrderBy,
 		TTLColumn:   "day",
 		ShardKey:    "cityHash64(tenant, block_id)",
 	})
 	PromptKeysTable = RegisterTable(Table{
 		Name:     "prompt_keys",
-		Row:      reflect.TypeOf(promptKeyRow{}),
+		Row:      reflect.TypeOf(PromptKey{}),
 		Engine:   "ReplacingMergeTree(created_at)",
-		OrderBy:  "(tenant, day)",
+		OrderBy:  PromptKeysOrderBy,
 		ShardKey: "cityHash64(tenant)",
 	})
 	AccessEventsTable = RegisterTable(Table{

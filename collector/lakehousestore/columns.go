@@ -28,6 +28,7 @@ type colKind int
 
 const (
 	kString colKind = iota
+	kBytes
 	kFixed16
 	kUint8
 	kUint16
@@ -79,6 +80,8 @@ func NewCodec(t *schema.Table) (*Codec, error) {
 			a.kind = kTime
 		case gt.Kind() == reflect.String:
 			a.kind = kString
+		case gt == reflect.TypeOf([]byte(nil)):
+			a.kind = kBytes
 		case gt.Kind() == reflect.Array && gt.Len() == 16:
 			a.kind = kFixed16
 		case gt.Kind() == reflect.Uint8:
@@ -142,6 +145,13 @@ func (a colAcc) columnSlice(base unsafe.Pointer, stride uintptr, n int) any {
 	switch a.kind {
 	case kString:
 		return gather[string](base, stride, n, a.off)
+	case kBytes:
+		bs := gather[[]byte](base, stride, n, a.off)
+		out := make([]string, n)
+		for i := range bs {
+			out[i] = string(bs[i])
+		}
+		return out
 	case kFixed16:
 		ids := gather[[16]byte](base, stride, n, a.off)
 		out := make([]string, n)

@@ -29,6 +29,8 @@ func (c *Codec) ParquetRows(rows any, dst []parquet.Row) ([]parquet.Row, error) 
 			switch a.kind {
 			case kString:
 				perLeaf[leaf] = []parquet.Value{strVal(*(*string)(fp))}
+			case kBytes:
+				perLeaf[leaf] = []parquet.Value{parquet.ByteArrayValue(*(*[]byte)(fp))}
 			case kFixed16:
 				b := (*[16]byte)(fp)
 				perLeaf[leaf] = []parquet.Value{parquet.FixedLenByteArrayValue(b[:])}
