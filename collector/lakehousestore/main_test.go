@@ -5,16 +5,18 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wardenhq/warden/internal/chdb"
-	"github.com/wardenhq/warden/schema"
 )
 
+// chDB runs one engine per process on one path: every test of this package
+// shares one data dir and one Store; crash tests abandon it and reopen the
+// same dir.
 var (
-	sharedOnce sync.Once
-	sharedConn *chdb.Conn
-	sharedDir  string
-	sharedErr  error
+	sharedMu    sync.Mutex
+	sharedDir   string
+	sharedStore *Store
 )
 
 func libPath() string {
@@ -36,24 +38,58 @@ func requireLib(t testing.TB) string {
 	return p
 }
 
-// testConn is the package's one chDB session (one engine per process).
-func testConn(t testing.TB) *chdb.Conn {
+func testConfig(lib string) *Config {
+	cfg := DefaultConfig()
+	cfg.DataDir = sharedDir
+	cfg.ClickHouse.LibPath = lib
+	cfg.SQL.Endpoint = "127.0.0.1:0"
+	cfg.WALGrace = time.Hour
+	cfg.Lake.RollInterval = time.Hour
+	return cfg
+}
+
+// testStore returns the shared store, opening it if needed.
+func testStore(t testing.TB) *Store {
 	lib := requireLib(t)
-	sharedOnce.Do(func() {
-		sharedDir, sharedErr = os.MkdirTemp("", "lakehousestore-test")
-		if sharedErr != nil {
-			return
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if sharedStore == nil {
+		var err error
+		if sharedDir == "" {
+			if sharedDir, err = os.MkdirTemp("", "lakehousestore-test"); err != nil {
+				t.Fatal(err)
+			}
 		}
-		sharedConn, sharedErr = chdb.Open(chdb.Options{LibPath: lib, Path: filepath.Join(sharedDir, "ch")})
-		if sharedErr != nil {
-			return
+		sharedStore, err = Open(testConfig(lib), nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		_, sharedErr = schema.Migrate(sharedConn, schema.RenderOptions{}, schema.Migrations)
-	})
-	if sharedErr != nil {
-		t.Fatal(sharedErr)
 	}
-	return sharedConn
+	return sharedStore
+}
+
+// crashStore abandons the store as a kill -9 would: no roll, open Parquet
+// temp files left as they are; only the engine session is closed so the
+// same directory can be opened again.
+func crashStore(t testing.TB) {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	s := sharedStore
+	s.mu.Lock()
+	s.closed = true
+	for _, lf := range s.lake.files {
+		lf.bw.Flush() // whatever the OS had; the footer is never written
+		lf.f.Close()
+	}
+	s.mu.Unlock()
+	close(s.stopRoll)
+	s.rollWG.Wait()
+	s.closeSinks()
+	sharedStore = nil
+}
+
+func testConn(t testing.TB) *chdb.Conn {
+	return testStore(t).sink.(chdbSink).c
 }
 
 func userFiles(t testing.TB) string {
@@ -64,8 +100,8 @@ func userFiles(t testing.TB) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if sharedConn != nil {
-		sharedConn.Close()
+	if sharedStore != nil {
+		sharedStore.Close()
 	}
 	if sharedDir != "" {
 		os.RemoveAll(sharedDir)

@@ -18,9 +18,31 @@ func (c *Codec) ParquetRows(rows any, dst []parquet.Row) ([]parquet.Row, error) 
 	if err != nil {
 		return nil, err
 	}
-	nleaf := len(c.pq.Schema.Columns())
 	for i := 0; i < n; i++ {
-		p := unsafe.Add(base, uintptr(i)*stride)
+		dst = append(dst, c.parquetRow(unsafe.Add(base, uintptr(i)*stride), nil))
+	}
+	return dst, nil
+}
+
+// partitionOffsets returns the offsets of the tenant column and of the
+// partition time column (ts, else day).
+func (c *Codec) partitionOffsets() (tenant, ts uintptr, isDate bool) {
+	var haveTS bool
+	for _, a := range c.accs {
+		switch {
+		case a.col.Name == "tenant":
+			tenant = a.off
+		case (a.col.Name == "ts" || a.col.Name == "day") && !haveTS:
+			ts, isDate, haveTS = a.off, a.kind == kDate, true
+		}
+	}
+	return
+}
+
+// parquetRow renders one row (p points at a T) as a parquet.Row.
+func (c *Codec) parquetRow(p unsafe.Pointer, row parquet.Row) parquet.Row {
+	nleaf := len(c.pq.Schema.Columns())
+	{
 		// Values per leaf, then flattened in leaf order.
 		perLeaf := make([][]parquet.Value, nleaf)
 		for j, a := range c.accs {
@@ -66,15 +88,13 @@ func (c *Codec) ParquetRows(rows any, dst []parquet.Row) ([]parquet.Row, error) 
 				perLeaf[leaf], perLeaf[leaf+1] = mapValues(m, func(v uint32) parquet.Value { return parquet.Int32Value(int32(v)) })
 			}
 		}
-		row := make(parquet.Row, 0, nleaf+8)
 		for leaf, vs := range perLeaf {
 			for _, v := range vs {
 				row = append(row, v.Level(v.RepetitionLevel(), v.DefinitionLevel(), leaf))
 			}
 		}
-		dst = append(dst, row)
 	}
-	return dst, nil
+	return row
 }
 
 func strVal(s string) parquet.Value {

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"unsafe"
@@ -155,6 +156,8 @@ type Conn struct {
 	path    string
 	Version string
 	closed  bool
+	session bool
+	args    []string
 }
 
 // Options configure Open.
@@ -182,19 +185,9 @@ func Open(o Options) (*Conn, error) {
 		}
 		args = append(args, "--path="+o.Path)
 	}
-	cargs := make([]*byte, len(args)+1)
-	keep := make([][]byte, len(args))
-	for i, s := range args {
-		keep[i] = append([]byte(s), 0)
-		cargs[i] = &keep[i][0]
-	}
-	cp := a.connect(int32(len(args)), &cargs[0])
-	if cp == nil {
-		return nil, fmt.Errorf("chdb: connect to %q failed (is another process using this data directory?)", o.Path)
-	}
-	c := &Conn{a: a, connPtr: cp, conn: *(*unsafe.Pointer)(cp), path: o.Path}
-	if c.conn == nil {
-		return nil, fmt.Errorf("chdb: connect to %q returned a null connection", o.Path)
+	c, err := connect(a, args, o.Path)
+	if err != nil {
+		return nil, err
 	}
 	v, err := c.Query("SELECT version()", "TSVRaw")
 	if err != nil {
@@ -206,17 +199,80 @@ func Open(o Options) (*Conn, error) {
 		c.closeLocked()
 		return nil, fmt.Errorf("chdb: library %s is ClickHouse %s, want %sx (mismatched libchdb.so; run `make deps-chdb`)", loadPath, c.Version, SupportedMajorMinor)
 	}
-	for k, v := range o.Settings {
-		if !isIdent(k) {
-			return nil, fmt.Errorf("chdb: setting name %q is not an identifier", k)
-		}
-		if err := c.Exec("SET " + k + " = " + QuoteString(v)); err != nil {
-			c.closeLocked()
-			return nil, fmt.Errorf("chdb: setting %s: %w", k, err)
-		}
+	if err := c.apply(o.Settings); err != nil {
+		c.closeLocked()
+		return nil, err
 	}
+	c.args = args
 	openConn = c
 	return c, nil
+}
+
+func connect(a *api, args []string, path string) (*Conn, error) {
+	cargs := make([]*byte, len(args)+1)
+	keep := make([][]byte, len(args))
+	for i, s := range args {
+		keep[i] = append([]byte(s), 0)
+		cargs[i] = &keep[i][0]
+	}
+	cp := a.connect(int32(len(args)), &cargs[0])
+	if cp == nil {
+		return nil, fmt.Errorf("chdb: connect to %q failed (is another process using this data directory?)", path)
+	}
+	c := &Conn{a: a, connPtr: cp, conn: *(*unsafe.Pointer)(cp), path: path}
+	if c.conn == nil {
+		return nil, fmt.Errorf("chdb: connect to %q returned a null connection", path)
+	}
+	return c, nil
+}
+
+// apply SETs settings on this session (settings passed to chdb_connect are
+// ignored by the engine).
+func (c *Conn) apply(settings map[string]string) error {
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		if k != "readonly" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	if _, ok := settings["readonly"]; ok {
+		keys = append(keys, "readonly") // last: it freezes the others
+	}
+	for _, k := range keys {
+		v := settings[k]
+		if !isIdent(k) {
+			return fmt.Errorf("chdb: setting name %q is not an identifier", k)
+		}
+		if err := c.Exec("SET " + k + " = " + QuoteString(v)); err != nil {
+			return fmt.Errorf("chdb: setting %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// Session opens another session on the same engine and data directory with
+// its own settings: e.g. the read-only SQL endpoint runs with readonly=1,
+// enforced by the engine, while the writer's session stays writable. Close
+// sessions before the main connection (closing the last one stops the
+// engine).
+func (c *Conn) Session(settings map[string]string) (*Conn, error) {
+	connMu.Lock()
+	defer connMu.Unlock()
+	if c.closed {
+		return nil, errors.New("chdb: connection closed")
+	}
+	s, err := connect(c.a, c.args, c.path)
+	if err != nil {
+		return nil, err
+	}
+	s.Version = c.Version
+	s.session = true
+	if err := s.apply(settings); err != nil {
+		s.closeLocked()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Result is one query result.
@@ -288,7 +344,7 @@ func (c *Conn) closeLocked() {
 	}
 	c.closed = true
 	c.a.closeConn(c.connPtr)
-	if openConn == c {
+	if openConn == c && !c.session {
 		openConn = nil
 	}
 }

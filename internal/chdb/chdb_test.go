@@ -68,3 +68,37 @@ func TestQueryAndInsertNative(t *testing.T) {
 		t.Fatalf("want engine error naming the function, got %v", err)
 	}
 }
+
+func TestReadOnlySessionIsEnforcedByEngine(t *testing.T) {
+	lib := libOrSkip(t)
+	c, err := Open(Options{LibPath: lib, Path: filepath.Join(t.TempDir(), "ch"), Settings: map[string]string{"max_threads": "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ro, err := c.Session(map[string]string{"readonly": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := c.Exec("CREATE TABLE x (a Int32) ENGINE = MergeTree ORDER BY a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ro.Exec("INSERT INTO x SELECT 1"); err == nil || !strings.Contains(err.Error(), "readonly") {
+		t.Fatalf("readonly session wrote: %v", err)
+	}
+	if err := ro.Exec("SET readonly = 0"); err == nil {
+		t.Fatal("readonly session lifted its own readonly")
+	}
+	if err := c.Exec("INSERT INTO x SELECT 2"); err != nil {
+		t.Fatalf("writer session must stay writable: %v", err)
+	}
+	out, err := ro.Query("SELECT count(), getSetting('max_threads') FROM x", "TSV")
+	if err != nil || strings.TrimSpace(string(out)) != "1\t0" && !strings.HasPrefix(strings.TrimSpace(string(out)), "1\t") {
+		t.Fatalf("%q %v", out, err)
+	}
+	out, _ = c.Query("SELECT getSetting('max_threads')", "TSV")
+	if strings.TrimSpace(string(out)) != "2" {
+		t.Fatalf("SET on connect not applied: %q", out)
+	}
+}

@@ -1,0 +1,9 @@
+// Hand-written minimal metadata (the mdatagen equivalent): component type
+// and stability.
+package metadata
+
+import "go.opentelemetry.io/collector/component"
+
+var Type = component.MustNewType("lakehouse")
+
+const ExtensionStability = component.StabilityLevelAlpha

@@ -1,0 +1,200 @@
+package lakehousestore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden/schema"
+)
+
+func mkEvents(tenant string, from, n int) []schema.Event {
+	out := make([]schema.Event, n)
+	for i := range out {
+		var id [16]byte
+		copy(id[:], tenant)
+		binary.BigEndian.PutUint64(id[8:], uint64(from+i))
+		out[i] = schema.Event{EventID: id, Tenant: tenant, TS: time.Date(2026, 11, 23, 1, 2, 3, 0, time.UTC).Add(time.Duration(i) * time.Second),
+			SchemaVersion: 1, Kind: schema.KindModelCall, Model: "m", InputTokens: uint64(from + i), CostUSD: 0.5,
+			Attributes: map[string]string{"i": fmt.Sprint(from + i)}}
+	}
+	return out
+}
+
+func countBoth(t *testing.T, s *Store, tenant string) (ch, lake string) {
+	t.Helper()
+	out, err := s.sink.Query("SELECT count(), uniqExact(event_id), sum(input_tokens) FROM events WHERE tenant='"+tenant+"'", "TSV")
+	if err != nil {
+		t.Fatal(err)
+	}
+	glob := filepath.Join(s.cfg.lakeDir(), "events", "tenant="+tenant, "*", "*.parquet")
+	files, _ := filepath.Glob(glob)
+	lk := "0\t0\t0"
+	if len(files) > 0 {
+		o, err := s.sink.Query("SELECT count(), uniqExact(event_id), sum(input_tokens) FROM file('"+glob+"', Parquet)", "TSV")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lk = strings.TrimSpace(string(o))
+	}
+	return strings.TrimSpace(string(out)), lk
+}
+
+func TestWriteRollAndRetryExactlyOnce(t *testing.T) {
+	s := testStore(t)
+	b := &Batch{Events: mkEvents("tw", 0, 100)}
+	if _, err := s.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	// The same request again (a queue retry): nothing new in either store.
+	if _, err := s.Write(&Batch{Events: mkEvents("tw", 0, 100)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	ch, lk := countBoth(t, s, "tw")
+	if ch != "100\t100\t4950" || lk != ch {
+		t.Fatalf("clickhouse %q lake %q", ch, lk)
+	}
+	// A reader never sees temp files: none are left after a roll.
+	tmps, _ := filepath.Glob(filepath.Join(s.cfg.lakeDir(), "events", "tenant=tw", "*", ".*.tmp"))
+	if len(tmps) != 0 {
+		t.Fatalf("temp files after roll: %v", tmps)
+	}
+}
+
+func TestCrashReplaysWALAndSuppressesRedelivery(t *testing.T) {
+	s := testStore(t)
+	if _, err := s.Write(&Batch{Events: mkEvents("tc", 0, 50)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	// Acknowledged but only in the open (unrolled) Parquet file when the
+	// process dies.
+	if _, err := s.Write(&Batch{Events: mkEvents("tc", 50, 50)}); err != nil {
+		t.Fatal(err)
+	}
+	crashStore(t)
+	s = testStore(t)
+	if got := s.Stats.Replayed.Load(); got < 50 {
+		t.Fatalf("replayed %d rows, want >= 50", got)
+	}
+	// The queue redelivers items 40..99, re-batched differently.
+	if _, err := s.Write(&Batch{Events: mkEvents("tc", 40, 30)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(&Batch{Events: mkEvents("tc", 70, 30)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	ch, lk := countBoth(t, s, "tc")
+	want := fmt.Sprintf("100\t100\t%d", 99*100/2)
+	if ch != want || lk != want {
+		t.Fatalf("after crash: clickhouse %q lake %q, want %q", ch, lk, want)
+	}
+	if s.Stats.Suppressed.Load() < 50 {
+		t.Fatalf("suppressed %d", s.Stats.Suppressed.Load())
+	}
+}
+
+func TestInterruptedRollCompletesOnStart(t *testing.T) {
+	s := testStore(t)
+	if _, err := s.Write(&Batch{Events: mkEvents("tr", 0, 20)}); err != nil {
+		t.Fatal(err)
+	}
+	// Crash after the manifest was written but before any rename.
+	s.mu.Lock()
+	files, err := s.lake.closeAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifest{Files: files, Segments: s.pending}
+	s.pending = nil
+	mb := fmt.Sprintf(`{"files":[["%s","%s"]],"segments":["%s"]}`, files[0][0], files[0][1], m.Segments[0])
+	os.WriteFile(filepath.Join(s.cfg.walDir(), "roll-00000000000000000001.json"), []byte(mb), 0o600)
+	s.mu.Unlock()
+	crashStore(t)
+	s = testStore(t)
+	ch, lk := countBoth(t, s, "tr")
+	if ch != "20\t20\t190" || lk != ch {
+		t.Fatalf("clickhouse %q lake %q", ch, lk)
+	}
+}
+
+func TestCorruptSegmentIsSetAsideNotFatal(t *testing.T) {
+	s := testStore(t)
+	bad := filepath.Join(s.cfg.walDir(), "00000000000000000001-0123456789abcdef0123456789abcdef.events.native")
+	os.WriteFile(bad, []byte("garbage"), 0o600)
+	crashStore(t)
+	s = testStore(t)
+	if _, err := os.Stat(bad + ".corrupt"); err != nil {
+		t.Fatalf("corrupt segment not set aside: %v", err)
+	}
+	if _, err := s.Write(&Batch{Events: mkEvents("tk", 0, 3)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSQLEndpointReadOnlyWithToken(t *testing.T) {
+	s := testStore(t)
+	tokPath := filepath.Join(sharedDir, "sql.token")
+	tok, err := EnsureToken(tokPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(tokPath); st.Mode().Perm() != 0o600 {
+		t.Fatalf("token mode %v", st.Mode().Perm())
+	}
+	srv, err := startSQL(s, "127.0.0.1:0", tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.close()
+	if _, err := startSQL(s, "0.0.0.0:0", tok); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("non-loopback accepted: %v", err)
+	}
+	do := func(tk, q string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+srv.Addr()+"/v1/sql?format=TSV", strings.NewReader(q))
+		req.Header.Set("Authorization", "Bearer "+tk)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return resp.StatusCode, b.String()
+	}
+	if code, _ := do("wrong", "SELECT 1"); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+	if code, body := do(tok, "SELECT 1+1"); code != 200 || strings.TrimSpace(body) != "2" {
+		t.Fatalf("%d %q", code, body)
+	}
+	for _, q := range []string{"INSERT INTO events (tenant) SELECT 'x'", "DROP TABLE events", "SET readonly = 0", "CREATE TABLE z (a Int8) ENGINE = Memory"} {
+		if code, body := do(tok, q); code != 400 || !strings.Contains(strings.ToLower(body), "readonly") {
+			t.Fatalf("%q: %d %q", q, code, body)
+		}
+	}
+	os.Chmod(tokPath, 0o644)
+	if _, err := EnsureToken(tokPath); err == nil {
+		t.Fatal("group-readable token file accepted")
+	}
+}
