@@ -1,0 +1,378 @@
+package dlp
+
+import (
+	"bytes"
+)
+
+// parseKV finds the value that follows a key whose keyword sits at
+// [ks, ke): `key = value`, `"key": "value"`, `key: 'value'`, `KEY=value`,
+// `\"key\": \"value\"` (JSON inside a JSON string), `--key value`,
+// `key is value` (prose, passwords only). It returns the value span without
+// quotes.
+func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
+	n := len(text)
+	// Finish the identifier the keyword sits in.
+	i := ke
+	for i < n && i-ke < 64 && class[text[i]]&cIdent != 0 {
+		i++
+	}
+	flag := ks >= 2 && text[ks-1] == '-' && text[ks-2] == '-'
+	if !flag {
+		ks2 := ks
+		for ks2 > 0 && ks-ks2 < 64 && class[text[ks2-1]]&cIdent != 0 {
+			ks2--
+		}
+		flag = ks2 >= 0 && ks2+2 <= ks && text[ks2] == '-' && text[ks2+1] == '-'
+	}
+	// Closing quote of the key, possibly JSON-escaped.
+	if i < n && text[i] == '\\' && i+1 < n && text[i+1] == '"' {
+		i += 2
+	} else if i < n && (text[i] == '"' || text[i] == '\'' || text[i] == '`') {
+		i++
+	}
+	if i < n && text[i] == ']' {
+		i++
+	}
+	sp := i
+	for i < n && i-sp < 16 && (text[i] == ' ' || text[i] == '\t') {
+		i++
+	}
+	switch {
+	case i+1 < n && text[i] == ':' && text[i+1] == '=':
+		i += 2
+	case i+1 < n && text[i] == '=' && text[i+1] == '>':
+		i += 2
+	case i < n && (text[i] == '=' || text[i] == ':'):
+		i++
+	case prose && i+2 < n && text[i] == 'i' && text[i+1] == 's' && text[i+2] == ' ' && i > sp:
+		i += 2
+	case flag && i > sp:
+		// "--password value"
+	default:
+		return 0, 0, false
+	}
+	for k := 0; i < n && k < 16 && (text[i] == ' ' || text[i] == '\t'); k++ {
+		i++
+	}
+	if i >= n {
+		return 0, 0, false
+	}
+	// Opening quote.
+	var q byte
+	esc := false
+	switch text[i] {
+	case '"', '\'', '`':
+		q = text[i]
+		i++
+	case '\\':
+		if i+1 < n && text[i+1] == '"' {
+			q, esc = '"', true
+			i += 2
+		}
+	}
+	vs = i
+	if q != 0 {
+		for i < n && i-vs <= 256 {
+			c := text[i]
+			if c == '\n' || c == '\r' {
+				return 0, 0, false
+			}
+			if esc && c == '\\' && i+1 < n && text[i+1] == '"' {
+				break
+			}
+			if !esc && c == q {
+				break
+			}
+			if !esc && c == '\\' {
+				i += 2
+				continue
+			}
+			i++
+		}
+		if i >= n || i-vs > 256 {
+			return 0, 0, false
+		}
+		return vs, i, i > vs
+	}
+	for i < n && i-vs <= 256 {
+		c := text[i]
+		if isSpace(c) || c == ',' || c == ';' || c == '"' || c == '\'' || c == '`' || c == '}' || c == ')' || c == ']' || c == '&' || c == '\\' {
+			break
+		}
+		if c == '(' || c == '[' {
+			return 0, 0, false // a call or index expression, not a literal
+		}
+		i++
+	}
+	ve = i
+	if prose {
+		for ve > vs && (text[ve-1] == '.' || text[ve-1] == ',') && (ve == n || isSpace(text[ve]) || ve == i) {
+			ve--
+		}
+	}
+	if ve-vs > 256 {
+		return 0, 0, false
+	}
+	return vs, ve, ve > vs
+}
+
+// keyName returns the lowercased identifier around [ks, ke) into buf.
+func keyName(text []byte, ks, ke int, buf []byte) []byte {
+	a := ks
+	for a > 0 && ks-a < 48 && class[text[a-1]]&cIdent != 0 {
+		a--
+	}
+	b := ke
+	for b < len(text) && b-ke < 48 && class[text[b]]&cIdent != 0 {
+		b++
+	}
+	buf = buf[:0]
+	for _, c := range text[a:b] {
+		buf = append(buf, lower(c))
+	}
+	return buf
+}
+
+// Keys that name something about a secret rather than hold one.
+var keyStopWords = [][]byte{
+	[]byte("_len"), []byte("length"), []byte("_min"), []byte("_max"), []byte("max_"), []byte("min_"),
+	[]byte("policy"), []byte("hint"), []byte("field"), []byte("prompt"), []byte("label"), []byte("reset"),
+	[]byte("_url"), []byte("_uri"), []byte("url"), []byte("file"), []byte("path"), []byte("_env"), []byte("_var"),
+	[]byte("expir"), []byte("changed"), []byte("updated"), []byte("required"), []byte("strength"),
+	[]byte("_type"), []byte("type_"), []byte("regex"), []byte("pattern"), []byte("_name"), []byte("name_"), []byte("forgot"),
+	[]byte("rotation"), []byte("_age"), []byte("enabled"), []byte("hash"), []byte("_id"), []byte("_arn"),
+	[]byte("_ref"), []byte("ref_"), []byte("count"), []byte("tokens"), []byte("tokenizer"), []byte("_ttl"),
+	[]byte("endpoint"), []byte("version"), []byte("usage"), []byte("limit"), []byte("budget"), []byte("_at"),
+	[]byte("_in"), []byte("method"), []byte("manager"), []byte("provider"), []byte("mode"),
+	[]byte("oldpwd"), []byte("keyid"), []byte("keyname"), []byte("secretname"), []byte("secretref"),
+}
+
+// Exact values that are placeholders or schema words, never passwords.
+var valueStopWords = map[string]bool{
+	"password": true, "passwd": true, "secret": true, "token": true, "null": true, "nil": true, "none": true,
+	"true": true, "false": true, "undefined": true, "string": true, "str": true, "required": true,
+	"optional": true, "empty": true, "hidden": true, "masked": true, "n/a": true, "tbd": true, "test": true,
+	"bool": true, "int": true, "number": true, "any": true, "bytes": true, "object": true, "text": true,
+	"pass": true, "pwd": true, "secret_key": true, "api_key": true, "apikey": true, "value": true, "set": true,
+	"unset": true, "redacted": true, "omitted": true, "prompt": true, "env": true, "default": true, "self": true,
+	"this": true, "input": true,
+}
+
+func valueRejected(v []byte) bool {
+	if looksPlaceholder(v) {
+		return true
+	}
+	var lb [32]byte
+	if len(v) <= len(lb) {
+		l := lb[:len(v)]
+		for i, c := range v {
+			l[i] = lower(c)
+		}
+		if valueStopWords[string(l)] {
+			return true
+		}
+	}
+	if bytes.HasPrefix(v, []byte("arn:")) || bytes.HasPrefix(v, []byte("http")) || v[0] == '/' || v[0] == '~' ||
+		bytes.HasPrefix(v, []byte("./")) || bytes.HasPrefix(v, []byte("vault:")) || bytes.HasPrefix(v, []byte("file:")) {
+		return true
+	}
+	return false
+}
+
+// dottedIdent: `self.password`, `config.db.secret` — code, not a literal.
+func dottedIdent(v []byte) bool {
+	dots := 0
+	for _, c := range v {
+		if c == '.' {
+			dots++
+			continue
+		}
+		if !(isAlnum(c) || c == '_') {
+			return false
+		}
+	}
+	return dots > 0 && !isDigit(v[0])
+}
+
+func detKeyValue(st *state, text []byte, s, e int, password bool) {
+	// The keyword must start a word segment: "password", "db_password",
+	// "DB_PASSWORD", "userPassword" — not "bypasswords" mid-word noise.
+	if s > 0 {
+		p := text[s-1]
+		if isLower(p) && !isUpper(text[s]) {
+			return
+		}
+	}
+	key := keyName(text, s, e, st.buf[:0])
+	for _, w := range keyStopWords {
+		if bytes.Contains(key, w) {
+			return
+		}
+	}
+	isIdentifiedBy := e-s == len("identified by")
+	vs, ve, ok := parseKV(text, s, e, password)
+	if isIdentifiedBy {
+		vs, ve, ok = parseSQLPassword(text, e)
+	}
+	if !ok {
+		return
+	}
+	v := text[vs:ve]
+	if valueRejected(v) {
+		return
+	}
+	if password {
+		if len(v) < 4 || dottedIdent(v) {
+			return
+		}
+		st.add(tPass, Medium, vs, ve)
+		return
+	}
+	if len(v) < 8 || dottedIdent(v) {
+		return
+	}
+	d, u, l := charMix(v)
+	if (d == 0 || u+l == 0) && !(len(v) >= 20 && entropy(v) >= 3.8) {
+		return
+	}
+	if entropy(v) < 3.0 {
+		return
+	}
+	st.add(tPass, Medium, vs, ve)
+}
+
+// parseSQLPassword: IDENTIFIED BY 'secret'.
+func parseSQLPassword(text []byte, e int) (int, int, bool) {
+	i := e
+	for i < len(text) && text[i] == ' ' {
+		i++
+	}
+	if i >= len(text) || (text[i] != '\'' && text[i] != '"') {
+		return 0, 0, false
+	}
+	q := text[i]
+	j := bytes.IndexByte(text[i+1:min(len(text), i+130)], q)
+	if j <= 0 {
+		return 0, 0, false
+	}
+	return i + 1, i + 1 + j, true
+}
+
+func detBearer(st *state, text []byte, s, e int) {
+	if s > 0 && isAlnum(text[s-1]) {
+		return
+	}
+	end := e
+	for end < len(text) && end-e < 4096 && (class[text[end]]&(cB64U|cB64) != 0 || text[end] == '.' || text[end] == '~' || text[end] == '=') {
+		end++
+	}
+	v := text[e:end]
+	if len(v) < 16 || valueRejected(v) {
+		return
+	}
+	d, u, l := charMix(v)
+	if d == 0 || u+l == 0 || entropy(v) < 3.3 {
+		return
+	}
+	st.add(tPass, Medium, e, end)
+}
+
+// Database URI schemes (lowercase) that carry credentials.
+var dbSchemes = map[string]bool{
+	"postgres": true, "postgresql": true, "mysql": true, "mariadb": true, "mongodb": true, "mongodb+srv": true,
+	"redis": true, "rediss": true, "amqp": true, "amqps": true, "mssql": true, "sqlserver": true, "oracle": true,
+	"clickhouse": true, "cockroachdb": true, "couchdb": true, "neo4j": true, "neo4j+s": true, "bolt": true,
+	"cassandra": true, "memcached": true, "db2": true, "snowflake": true, "postgis": true, "timescaledb": true,
+	"mysql+pymysql": true, "postgresql+psycopg2": true, "postgresql+asyncpg": true, "mysql+mysqldb": true,
+	"redshift": true, "elasticsearch": true, "influxdb": true, "tidb": true, "vertica": true, "presto": true, "trino": true,
+}
+
+func uriChar(c byte) bool {
+	return c > ' ' && c < 0x7f && c != '"' && c != '\'' && c != '`' && c != '<' && c != '>' && c != '\\' && c != '{' && c != '}' && c != '|' && c != '^'
+}
+
+func detURI(st *state, text []byte, s int) {
+	// Scheme: letters, digits, '+', and an optional "jdbc:" in front.
+	a := s
+	for a > 0 && s-a < 32 && (isAlnum(text[a-1]) || text[a-1] == '+') {
+		a--
+	}
+	if a == s {
+		return
+	}
+	var sb [40]byte
+	scheme := sb[:0]
+	for _, c := range text[a:s] {
+		scheme = append(scheme, lower(c))
+	}
+	if !dbSchemes[string(scheme)] {
+		return
+	}
+	start := a
+	if a >= 5 && string(bytes.ToLower(text[a-5:a])) == "jdbc:" {
+		start = a - 5
+	}
+	if start > 0 && (isAlnum(text[start-1]) || text[start-1] == '_' || text[start-1] == '-') {
+		return
+	}
+	i := s + 3
+	end := i
+	for end < len(text) && end-i < 1024 && uriChar(text[end]) {
+		end++
+	}
+	for end > i && bytes.IndexByte([]byte(".,;:)!?]"), text[end-1]) >= 0 {
+		end--
+	}
+	rest := text[i:end]
+	// Authority: up to the first '/', '?' or '#' after the last '@'.
+	at := -1
+	for k, c := range rest {
+		if c == '@' {
+			at = k
+		}
+	}
+	hasCred := false
+	if at > 0 {
+		ui := rest[:at]
+		if bytes.IndexByte(ui, '/') < 0 {
+			if c := bytes.IndexByte(ui, ':'); c >= 0 && c+1 < len(ui) {
+				pw := ui[c+1:]
+				if !uriPasswordPlaceholder(pw) {
+					hasCred = true
+				}
+			}
+		}
+	}
+	if !hasCred {
+		low := bytes.ToLower(rest)
+		for _, k := range [][]byte{[]byte("password="), []byte("pwd="), []byte("pass=")} {
+			if p := bytes.Index(low, k); p >= 0 {
+				v := rest[p+len(k):]
+				if amp := bytes.IndexByte(v, '&'); amp >= 0 {
+					v = v[:amp]
+				}
+				if len(v) > 0 && !uriPasswordPlaceholder(v) {
+					hasCred = true
+				}
+			}
+		}
+	}
+	if !hasCred {
+		return
+	}
+	st.add(tDB, High, start, end)
+}
+
+func uriPasswordPlaceholder(pw []byte) bool {
+	if len(pw) == 0 || looksPlaceholder(pw) {
+		return true
+	}
+	if bytes.HasPrefix(pw, []byte("%24%7B")) || bytes.HasPrefix(pw, []byte("$")) {
+		return true
+	}
+	switch string(bytes.ToLower(pw)) {
+	case "password", "pass", "pwd", "secret", "passwd", "pw", "***", "****", "xxx":
+		return true
+	}
+	return false
+}
