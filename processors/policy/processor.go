@@ -302,7 +302,7 @@ func (p *policyProcessor) redact(sl pcommon.Slice, perMsg []scanned, d engine.De
 	for _, t := range d.RedactTypes {
 		want[t] = true
 	}
-	r := newRedactor()
+	r := dlp.NewRedactor()
 	n := 0
 	for _, sm := range perMsg {
 		var sel []dlp.Finding
@@ -316,7 +316,7 @@ func (p *policyProcessor) redact(sl pcommon.Slice, perMsg []scanned, d engine.De
 		}
 		mm := sl.At(sm.index).Map()
 		text, _ := mm.Get("text")
-		mm.PutStr("text", r.Redact(text.Str(), sel))
+		mm.PutStr("text", r.RedactString(text.Str(), sel))
 		n += len(sel)
 	}
 	return n

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/wardenhq/warden/dlp"
 	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/processors/policy/internal/metadata"
 	"github.com/wardenhq/warden/schema"
@@ -259,7 +260,7 @@ func TestSSNUnderLowClassificationIsRedacted(t *testing.T) {
 		t.Fatalf("decision %q rules %v", s(a, "warden.decision"), ruleIDs(a))
 	}
 	txt := messageText(a)
-	if strings.Contains(txt, canarySSN) || !strings.Contains(txt, "us_ssn") || !strings.HasPrefix(txt, "Please file the claim for Jane, her SSN is ") {
+	if strings.Contains(txt, canarySSN) || !strings.Contains(txt, dlp.Placeholder("us_ssn", 1)) || !strings.HasPrefix(txt, "Please file the claim for Jane, her SSN is ") {
 		t.Fatalf("redacted text: %q", txt)
 	}
 	if findingCount(a, "us_ssn") != 1 {
