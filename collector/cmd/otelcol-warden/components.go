@@ -16,8 +16,13 @@ import (
 	otlphttpexporter "go.opentelemetry.io/collector/exporter/otlphttpexporter"
 	fileexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	keyring "github.com/wardenhq/warden/collector/keyring"
+	lakehousestore "github.com/wardenhq/warden/collector/lakehousestore"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
+	genai "github.com/wardenhq/warden/processors/genai"
+	fieldhash "github.com/wardenhq/warden/processors/fieldhash"
+	promptcrypt "github.com/wardenhq/warden/processors/promptcrypt"
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 )
 
@@ -43,12 +48,16 @@ func components() (otelcol.Factories, error) {
 
 	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
 		filestorage.NewFactory(),
+		keyring.NewFactory(),
+		lakehousestore.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
 	factories.ExtensionModules = makeModulesMap(factories.Extensions, map[component.Type]string{
 		filestorage.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.161.0",
+		keyring.NewFactory().Type(): "github.com/wardenhq/warden v0.0.0",
+		lakehousestore.NewFactory().Type(): "github.com/wardenhq/warden v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
@@ -80,6 +89,9 @@ func components() (otelcol.Factories, error) {
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		memorylimiterprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
+		genai.NewFactory(),
+		fieldhash.NewFactory(),
+		promptcrypt.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -87,6 +99,9 @@ func components() (otelcol.Factories, error) {
 	factories.ProcessorModules = makeModulesMap(factories.Processors, map[component.Type]string{
 		memorylimiterprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.161.0",
 		batchprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/batchprocessor v0.161.0",
+		genai.NewFactory().Type(): "github.com/wardenhq/warden v0.0.0",
+		fieldhash.NewFactory().Type(): "github.com/wardenhq/warden v0.0.0",
+		promptcrypt.NewFactory().Type(): "github.com/wardenhq/warden v0.0.0",
 	})
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
