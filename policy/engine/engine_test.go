@@ -17,6 +17,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/loader"
 
+	"github.com/wardenhq/warden/dlp"
 	"github.com/wardenhq/warden/policy"
 )
 
@@ -416,5 +417,29 @@ func TestSummaryMergesRecorded(t *testing.T) {
 	c, mc := in.Summary()
 	if c["us_ssn"] != 3 || c["email"] != 1 || mc["us_ssn"] != "high" || mc["email"] != "medium" {
 		t.Fatalf("counts %v conf %v", c, mc)
+	}
+}
+
+func TestFromDLPWithRealScanner(t *testing.T) {
+	sc, err := dlp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "ssn 536-22-8145 and key AKIAZ7Q3XK2MD5RTWN4P"
+	fs := FromDLP(2, sc.ScanString(text))
+	var ssnF *Finding
+	for i := range fs {
+		if fs[i].Type == "us_ssn" {
+			ssnF = &fs[i]
+		}
+	}
+	if ssnF == nil || ssnF.Message != 2 || text[ssnF.Start:ssnF.End] != "536-22-8145" || confRank[ssnF.Confidence] == 0 {
+		t.Fatalf("findings %+v", fs)
+	}
+	// The input document never carries the value.
+	in := modelCall("LOW", fs...)
+	b, _ := json.Marshal(in.Document())
+	if strings.Contains(string(b), "536-22-8145") || strings.Contains(string(b), "AKIAZ7Q3XK2MD5RTWN4P") {
+		t.Fatalf("input document leaks a value: %s", b)
 	}
 }

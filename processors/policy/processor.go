@@ -225,9 +225,7 @@ func (p *policyProcessor) judge(ctx context.Context, attrs, res pcommon.Map) (re
 				continue
 			}
 			perMsg = append(perMsg, scanned{index: i, findings: fs})
-			for _, f := range fs {
-				in.Findings = append(in.Findings, engine.Finding{Type: f.Type, Confidence: f.Confidence.String(), Message: i, Start: f.Start, End: f.End})
-			}
+			in.Findings = append(in.Findings, engine.FromDLP(i, fs)...)
 		}
 		in.Direction = direction(roles)
 	}
