@@ -49,6 +49,10 @@ type resInfo struct {
 	version     string
 	tenant      string
 	hash        uint64
+	user        string // resolved before the resource is changed
+	device      string
+	dept        string
+	session     string
 	commandArgs string // prompt-bearing argv moved off the resource
 	argsPending bool   // commandArgs still to attach to a record
 }
@@ -96,6 +100,8 @@ func (n *Normalizer) prepareResource(res pcommon.Resource, ri *resInfo) {
 		ri.version = ""
 	}
 	ri.tenant = ri.v.str(kTenant)
+	ri.user, ri.device, ri.session = ri.v.user(), ri.v.device(), ri.v.session()
+	ri.dept = ri.v.firstStr(kWardenDept, kDepartment)
 	d := xxhash.New()
 	hashMap(d, attrs)
 	ri.hash = d.Sum64()
@@ -159,6 +165,45 @@ type facts struct {
 	requestID, toolName     string
 	status                  string
 	accessMode              string
+
+	// resolved from the record's attributes before any change to them
+	tenant, user, device, dept, session, agentVersion string
+	success, fileOp, plainModel                       string
+}
+
+// resolve reads every identity and per-kind string the writers need while
+// the attribute handles in v are still valid (moving content out of the map
+// shifts its entries).
+func (n *Normalizer) resolve(f *facts, v *view, ri *resInfo) {
+	f.tenant = v.str(kTenant)
+	if f.tenant == "" {
+		f.tenant = ri.tenant
+	}
+	if f.tenant == "" {
+		f.tenant = n.defaultTenant
+	}
+	// Identity: record attributes first, then the resource (README).
+	if f.user = v.user(); f.user == "" {
+		f.user = ri.user
+	}
+	if f.device = v.device(); f.device == "" {
+		f.device = ri.device
+	}
+	if f.dept = v.firstStr(kWardenDept, kDepartment); f.dept == "" {
+		f.dept = ri.dept
+	}
+	if f.session = v.session(); f.session == "" {
+		f.session = ri.session
+	}
+	if f.agentVersion = v.str(kAppVersion); f.agentVersion == "" {
+		f.agentVersion = ri.version
+	}
+	if f.toolName == "" {
+		f.toolName = v.str(kToolName)
+	}
+	f.success = v.str(kSuccess)
+	f.fileOp = v.str(kFileOp)
+	f.plainModel = v.firstStr(kModel, kRespModel, kReqModel)
 }
 
 type callStyle uint8
@@ -244,6 +289,7 @@ func (n *Normalizer) normalizeLog(lr plog.LogRecord, scope string, idx int, ri *
 	if f.callStyle != styleNone {
 		n.callFacts(&f, v, &p)
 	}
+	n.resolve(&f, v, ri)
 
 	// Move prompt-like content into warden.messages.
 	var msgs pcommon.Slice
@@ -531,57 +577,24 @@ func putIfMissing(attrs pcommon.Map, has bool, key, val string) {
 	}
 }
 
-// putIdentity writes source, tenant and identity.
+// putIdentity writes source, tenant and identity, all resolved earlier.
 func (n *Normalizer) putIdentity(attrs pcommon.Map, f *facts, v *view, ri *resInfo) {
 	putIfMissing(attrs, v.has[kWardenSource], aSource, f.source)
-	tenant := v.str(kTenant)
-	if tenant == "" {
-		tenant = ri.tenant
-	}
-	if tenant == "" {
-		tenant = n.defaultTenant
-	}
-	if !v.has[kTenant] {
-		attrs.PutStr(aTenant, tenant)
-	}
-	// Identity: record attributes first, then the resource (README).
-	user := v.user()
-	if user == "" {
-		user = ri.v.user()
-	}
-	putIfMissing(attrs, v.has[kWardenUser], aUser, user)
-	device := v.device()
-	if device == "" {
-		device = ri.v.device()
-	}
-	putIfMissing(attrs, v.has[kWardenDevice], aDevice, device)
-	dept := v.firstStr(kWardenDept, kDepartment)
-	if dept == "" {
-		dept = ri.v.firstStr(kWardenDept, kDepartment)
-	}
-	putIfMissing(attrs, v.has[kWardenDept], aDepartment, dept)
-	sess := v.session()
-	if sess == "" {
-		sess = ri.v.session()
-	}
-	putIfMissing(attrs, v.has[kWardenSession], aSession, sess)
+	putIfMissing(attrs, v.has[kTenant], aTenant, f.tenant)
+	putIfMissing(attrs, v.has[kWardenUser], aUser, f.user)
+	putIfMissing(attrs, v.has[kWardenDevice], aDevice, f.device)
+	putIfMissing(attrs, v.has[kWardenDept], aDepartment, f.dept)
+	putIfMissing(attrs, v.has[kWardenSession], aSession, f.session)
 	putIfMissing(attrs, v.has[kWardenAgent], aAgent, ri.agent)
-	ver := v.str(kAppVersion)
-	if ver == "" {
-		ver = ri.version
-	}
-	putIfMissing(attrs, v.has[kWardenAgentVer], aAgentVersion, ver)
+	putIfMissing(attrs, v.has[kWardenAgentVer], aAgentVersion, f.agentVersion)
 }
 
 // putKindFacts writes the per-kind columns of non-call records.
 func (n *Normalizer) putKindFacts(attrs pcommon.Map, f *facts, v *view) {
-	if f.toolName == "" {
-		f.toolName = v.str(kToolName)
-	}
 	if f.toolName != "" && (f.kind == schema.KindToolCall || f.kind == schema.KindToolDecision || f.kind == schema.KindFileAccess) {
 		attrs.PutStr(aToolName, f.toolName)
-		if s := v.str(kSuccess); s != "" && f.kind == schema.KindToolCall {
-			if strings.EqualFold(s, "true") {
+		if f.success != "" && f.kind == schema.KindToolCall {
+			if strings.EqualFold(f.success, "true") {
 				attrs.PutStr(aStatus, "ok")
 			} else {
 				attrs.PutStr(aStatus, "error")
@@ -589,17 +602,15 @@ func (n *Normalizer) putKindFacts(attrs pcommon.Map, f *facts, v *view) {
 		}
 	}
 	if f.kind == schema.KindFileAccess && f.source == schema.SourceGeminiCLI {
-		switch v.str(kFileOp) {
+		switch f.fileOp {
 		case "read":
 			attrs.PutStr(aAccessMode, schema.AccessRead)
 		case "create", "update", "write":
 			attrs.PutStr(aAccessMode, schema.AccessWrite)
 		}
 	}
-	if f.model == "" && f.callStyle == styleNone && !v.has[kWardenModel] {
-		if m := v.firstStr(kModel, kRespModel, kReqModel); m != "" {
-			attrs.PutStr(aModel, m)
-		}
+	if f.model == "" && f.callStyle == styleNone && !v.has[kWardenModel] && f.plainModel != "" {
+		attrs.PutStr(aModel, f.plainModel)
 	}
 }
 

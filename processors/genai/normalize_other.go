@@ -88,6 +88,8 @@ func (n *Normalizer) normalizeSpan(sp ptrace.Span, scope string, idx int, ri *re
 		}
 	}
 
+	n.resolve(&f, v, ri)
+
 	// Content of the span and of its events (Claude Code's tool.output
 	// event carries file content) goes into the span's messages.
 	var msgs pcommon.Slice
@@ -195,6 +197,8 @@ func (n *Normalizer) annotatePoint(name, scope string, idx int, attrs pcommon.Ma
 	v.reset()
 	v.scan(attrs)
 	var p problems
+	f := facts{kind: ""}
+	n.resolve(&f, v, ri)
 	if v.contentN > 0 {
 		// Prompt-like content has no place in metric_points: drop the text,
 		// keep the point, and say so.
@@ -218,12 +222,12 @@ func (n *Normalizer) annotatePoint(name, scope string, idx int, attrs pcommon.Ma
 	hashMap(d, attrs)
 	id := eventID(uint64(ts), d.Sum64())
 	attrs.PutEmptyBytes(aPointID).FromRaw(id[:])
-	f := facts{kind: "", source: source}
-	// Reuse putCommon for tenant/identity; kind and event name do not
-	// apply to data points.
+	f.source = source
+	// Tenant and identity as on events; kind and event name do not apply
+	// to data points.
 	n.putIdentity(attrs, &f, v, ri)
-	if m := v.firstStr(kModel, kRespModel, kReqModel); m != "" {
-		attrs.PutStr(aModel, m)
+	if f.plainModel != "" {
+		attrs.PutStr(aModel, f.plainModel)
 	}
 	if p.any() {
 		n.Stats.Problems.Add(1)
