@@ -1,0 +1,89 @@
+// Package lakehouseexporter writes canonical events, metric points and
+// sealed prompt blocks into the lakehouse (ClickHouse and the Parquet lake)
+// through the lakehouse store extension.
+package lakehouseexporter
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/wardenhq/warden/collector/lakehouseexporter/internal/metadata"
+	"github.com/wardenhq/warden/schema"
+)
+
+// NewFactory returns the lakehouse exporter factory.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+		exporter.WithMetrics(createMetrics, metadata.MetricsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	// Persistent by default in the shipped configs (sending_queue.storage:
+	// file_storage): a request is on disk before the receiver acks it.
+	// Batching happens in the queue, never in a batch processor, which would
+	// ack before anything is persisted.
+	q := exporterhelper.NewDefaultQueueConfig()
+	q.Sizer = exporterhelper.RequestSizerTypeItems
+	q.QueueSize = 1_000_000
+	q.NumConsumers = 2
+	q.Batch = configoptional.Some(exporterhelper.BatchConfig{
+		FlushTimeout: 200 * time.Millisecond,
+		Sizer:        exporterhelper.RequestSizerTypeItems,
+		MinSize:      8192,
+		MaxSize:      32768,
+	})
+	return &Config{
+		Store:          component.MustNewID("lakehouse"),
+		DefaultTenant:  schema.DefaultTenant,
+		BlockCacheSize: 1 << 16,
+		TimeoutConfig:  exporterhelper.TimeoutConfig{Timeout: 60 * time.Second},
+		QueueConfig:    configoptional.Some(q),
+		BackOffConfig:  configretry.NewDefaultBackOffConfig(),
+	}
+}
+
+func options(c *Config, e *lakehouseExporter) []exporterhelper.Option {
+	return []exporterhelper.Option{
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(e.shutdown),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+		exporterhelper.WithRetry(c.BackOffConfig),
+	}
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	e, err := newExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, options(c, e)...)
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	e, err := newExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, options(c, e)...)
+}
+
+func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
+	c := cfg.(*Config)
+	e, err := newExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, options(c, e)...)
+}
