@@ -1,0 +1,39 @@
+package inspect
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestStreamHoldsPEM(t *testing.T) {
+	d, err := NewDLPDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "-----BEGIN RSA PRIVATE KEY-----\n" +
+		"MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n" +
+		"VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n" +
+		"LxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW/VDL5AaWTg0nLVkjRo\n" +
+		"-----END RSA PRIVATE KEY-----\n"
+	text := "Sure, here is the server key you asked for:\n" + key + "Keep it safe."
+	begin := int64(strings.Index(text, "-----BEGIN"))
+	s := d.NewStream()
+	var found bool
+	for i := 0; i < len(text); i += 16 {
+		fs, safe := s.Write(text[i:min(i+16, len(text))])
+		for _, f := range fs {
+			if f.Type == "private_key" {
+				found = true
+				if int64(f.Start) != begin {
+					t.Fatalf("finding at %d, key at %d", f.Start, begin)
+				}
+			}
+		}
+		if safe > begin && !found {
+			t.Fatalf("safe offset %d passed the key's start %d before it was detected (at %d)", safe, begin, i)
+		}
+	}
+	if !found {
+		t.Fatal("private key not found in the stream")
+	}
+}

@@ -1,0 +1,225 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// sseEvent is one server-sent event as received: raw is forwarded verbatim
+// unless the gateway had to change it.
+type sseEvent struct {
+	raw  []byte
+	name string
+	data []byte
+}
+
+// readEvent reads one event (lines up to a blank line). Lines end in \n or
+// \r\n (Gemini uses \r\n).
+func readEvent(br *bufio.Reader) (sseEvent, error) {
+	var ev sseEvent
+	var data [][]byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A long line: gather it whole.
+			full := append([]byte(nil), line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				full = append(full, line...)
+			}
+			line = full
+		}
+		if len(line) > 0 {
+			ev.raw = append(ev.raw, line...)
+			l := bytes.TrimRight(line, "\r\n")
+			switch {
+			case len(l) == 0:
+				if len(ev.raw) > len(line) || len(data) > 0 {
+					ev.data = bytes.Join(data, []byte("\n"))
+					return ev, nil
+				}
+				ev.raw = ev.raw[:0] // stray blank line
+			case bytes.HasPrefix(l, []byte("data:")):
+				data = append(data, bytes.TrimPrefix(bytes.TrimPrefix(l, []byte("data:")), []byte(" ")))
+			case bytes.HasPrefix(l, []byte("event:")):
+				ev.name = strings.TrimSpace(string(l[len("event:"):]))
+			}
+		}
+		if err != nil {
+			ev.data = bytes.Join(data, []byte("\n"))
+			if len(bytes.TrimSpace(ev.raw)) > 0 && err == io.EOF {
+				// Last event without its blank line: still an event.
+				ev.raw = append(ev.raw, '\n', '\n')
+				return ev, nil
+			}
+			return ev, err
+		}
+	}
+}
+
+type heldEvent struct {
+	raw     []byte
+	end     int64 // stream text offset this event's text ends at
+	textLen int64
+	hasText bool
+}
+
+// relayStream forwards an SSE response event by event. Each event's
+// generated text goes through the stream scanner first; an event is held
+// until the scanner says all text up to its end is safe (nothing sensitive
+// can still start before it), then written and flushed at once. A finding
+// of a blocking type (a private key) cuts the stream: the held events are
+// dropped and the client gets an error event in its provider's format.
+func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *apiKind, red *redactor, ev *CallEvent) *wardenError {
+	fl, _ := w.(http.Flusher)
+	copyHeaders(w.Header(), resp.Header)
+	w.Header().Del("Content-Length")
+	w.WriteHeader(resp.StatusCode)
+	if fl != nil {
+		fl.Flush()
+	}
+	ss := g.o.Detector.NewStream()
+	br := bufio.NewReaderSize(resp.Body, 64<<10)
+	var held []heldEvent
+	var off, seq int64
+	var text strings.Builder
+	firstText := true
+
+	flush := func(safe int64) {
+		n := 0
+		for n < len(held) && held[n].end <= safe {
+			h := held[n]
+			_, _ = w.Write(h.raw)
+			if h.hasText {
+				ev.BytesForwarded += h.textLen
+				if firstText {
+					firstText = false
+					ev.TTFTMS = float64(g.o.Now().Sub(ev.Start).Microseconds()) / 1000
+				}
+			}
+			n++
+		}
+		if n > 0 {
+			held = held[n:]
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+	}
+	cut := func(f Finding) *wardenError {
+		ev.Status = "cut"
+		ev.ResponseFindings[f.Type]++
+		e := errf(http.StatusForbidden, "response_blocked",
+			"the model's response contained a %s; Warden stopped the stream before it reached you", f.Type)
+		_, _ = w.Write(streamErrorEvent(api, e, seq+1))
+		if fl != nil {
+			fl.Flush()
+		}
+		ev.Refusal = e.code
+		return nil
+	}
+	check := func(fs []Finding) (Finding, bool) {
+		for _, f := range fs {
+			if g.blockTy[f.Type] {
+				return f, true
+			}
+			ev.ResponseFindings[f.Type]++
+		}
+		return Finding{}, false
+	}
+	var curSafe int64
+	for {
+		e, err := readEvent(br)
+		if len(e.raw) > 0 {
+			h := heldEvent{raw: e.raw}
+			var doc map[string]any
+			if len(e.data) > 0 && e.data[0] == '{' {
+				d := json.NewDecoder(bytes.NewReader(e.data))
+				d.UseNumber()
+				if d.Decode(&doc) != nil {
+					doc = nil
+				}
+			}
+			if doc != nil {
+				if s := num(doc["sequence_number"]); s > seq {
+					seq = s
+				}
+				if u := usageBlock(api, doc); u != nil {
+					mergeUsage(api, &ev.Usage, u)
+				}
+				changed := false
+				for _, t := range eventTexts(api, doc) {
+					s := t.get()
+					text.WriteString(s)
+					off += int64(len(s))
+					ev.BytesScanned += int64(len(s))
+					h.textLen += int64(len(s))
+					fs, sf := ss.Write(s)
+					curSafe = sf
+					if f, bad := check(fs); bad {
+						return cut(f)
+					}
+					h.hasText = true
+					if g.cfg.DLP.RestoreResponses {
+						if out, n := red.restore(s); n > 0 {
+							t.set(out)
+							changed = true
+						}
+					}
+				}
+				if changed {
+					h.raw = reencodeEvent(e.name, doc)
+				}
+			}
+			h.end = off
+			held = append(held, h)
+			// An event without text (usage, ping, stop) goes out as soon
+			// as everything before it has.
+			flush(curSafe)
+		}
+		if err != nil {
+			if err != io.EOF {
+				ev.Status = "error"
+				if f, bad := check(ss.Close()); bad {
+					return cut(f)
+				}
+				e := errf(http.StatusBadGateway, "upstream_error", "the %s stream broke off: %v", api.provider, err)
+				flush(off)
+				_, _ = w.Write(streamErrorEvent(api, e, seq+1))
+				if fl != nil {
+					fl.Flush()
+				}
+				break
+			}
+			if f, bad := check(ss.Close()); bad {
+				return cut(f)
+			}
+			flush(off)
+			break
+		}
+	}
+	g.price(ev)
+	if text.Len() > 0 {
+		ev.Messages = append(ev.Messages, Message{Role: "assistant", Part: "response", Text: text.String()})
+	}
+	return nil
+}
+
+func reencodeEvent(name string, doc map[string]any) []byte {
+	var buf bytes.Buffer
+	if name != "" {
+		buf.WriteString("event: " + name + "\n")
+	}
+	buf.WriteString("data: ")
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(doc)
+	buf.Truncate(buf.Len() - 1)
+	buf.WriteString("\n\n")
+	return buf.Bytes()
+}
