@@ -1,5 +1,37 @@
 package gateway_test
 
-import "os"
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/wardenhq/warden/endpoint/gateway"
+	"github.com/wardenhq/warden/endpoint/gateway/inspect"
+)
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
+
+func mustDeps(t *testing.T) (gateway.Detector, gateway.Decider) {
+	t.Helper()
+	det, err := inspect.NewDLPDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pd, err := gateway.NewPolicyDecider(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return det, pd
+}
+
+func mustYAML(t *testing.T, url string) []byte {
+	return []byte(fmt.Sprintf(`
+local_key: warden-local
+identity: {user: alice, device: laptop-1, department: engineering}
+providers:
+  anthropic: {base_url: %q, api_key: a}
+  openai: {base_url: %q, api_key: b}
+  gemini: {base_url: %q, api_key: c}
+`, url, url, url))
+}

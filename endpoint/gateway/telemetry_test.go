@@ -1,0 +1,187 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/wardenhq/warden/endpoint/gateway"
+	"github.com/wardenhq/warden/internal/stubmodel"
+	"github.com/wardenhq/warden/schema"
+	"github.com/wardenhq/warden/vault"
+	"github.com/wardenhq/warden/vault/vaulttest"
+)
+
+// otlpReceiver is an OTLP/HTTP logs endpoint that keeps the raw payloads.
+type otlpReceiver struct {
+	mu   sync.Mutex
+	raw  [][]byte
+	recs []pcommon.Map
+}
+
+func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(b); err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	o.mu.Lock()
+	o.raw = append(o.raw, b)
+	rls := req.Logs().ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				o.recs = append(o.recs, lrs.At(k).Attributes())
+			}
+		}
+	}
+	o.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	out, _ := plogotlp.NewExportResponse().MarshalProto()
+	_, _ = w.Write(out)
+}
+
+// TestOTLPEvent: every call becomes a model_call record over real OTLP
+// (OTel Go SDK exporter) with the canonical attributes and the stub's
+// token counts; bodies travel only sealed (a canary never appears in the
+// payload) and open back to the redacted text with the custody key.
+func TestOTLPEvent(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	ks, err := vault.InitDir(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.InitTenant("default"); err != nil {
+		t.Fatal(err)
+	}
+	custodyID, _, err := ks.InitCustody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := &otlpReceiver{}
+	collector := httptest.NewServer(rcv)
+	defer collector.Close()
+	sink, err := gateway.NewOTLPSink(context.Background(), collector.URL, gateway.NewSealer(ks), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stub, _ := stubmodel.New(stubmodel.Options{Text: "canary-reply-5521 done"})
+	defer stub.Close()
+	det, dec := mustDeps(t)
+	cfg2, err := gateway.ParseConfig(mustYAML(t, stub.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(cfg2, gateway.Options{Detector: det, Decider: dec, Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	e := &env{srv: srv}
+	const canary = "canary-prompt-zebra-4471"
+	for _, a := range apis {
+		resp, body := e.call(t, a, "warden-local", a.body(canary+" SSN "+ssn, "tool said "+canary, true), true)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", a.name, resp.StatusCode, body)
+		}
+	}
+	if err := sink.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rcv.mu.Lock()
+		n := len(rcv.recs)
+		rcv.mu.Unlock()
+		if n >= 4 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.recs) != 4 {
+		t.Fatalf("%d records, want 4", len(rcv.recs))
+	}
+	for _, raw := range rcv.raw {
+		for _, c := range []string{canary, "canary-reply-5521", ssn} {
+			if bytes.Contains(raw, []byte(c)) {
+				t.Fatalf("OTLP payload holds cleartext %q", c)
+			}
+		}
+	}
+	priv, err := vaulttest.PrivateKey(keys, custodyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wrapped []vault.WrappedKey
+	opened := 0
+	for i, attrs := range rcv.recs {
+		str := func(k string) string { v, _ := attrs.Get(k); return v.AsString() }
+		num := func(k string) int64 { v, _ := attrs.Get(k); return v.Int() }
+		if str(schema.Attr("kind")) != schema.KindModelCall || str(schema.Attr("source")) != schema.SourceWardenGateway {
+			t.Fatalf("record %d: kind/source %s/%s", i, str(schema.Attr("kind")), str(schema.Attr("source")))
+		}
+		prov := str(schema.Attr("provider"))
+		u := stub.Usage()
+		if num(schema.Attr("input_tokens")) != u.CanonicalInput(prov) || num(schema.Attr("output_tokens")) != u.OutputTokens ||
+			num(schema.Attr("cache_read_tokens")) != u.CacheReadTokens {
+			t.Fatalf("record %d (%s): tokens %d/%d/%d, stub %d/%d/%d", i, prov, num(schema.Attr("input_tokens")),
+				num(schema.Attr("output_tokens")), num(schema.Attr("cache_read_tokens")), u.CanonicalInput(prov), u.OutputTokens, u.CacheReadTokens)
+		}
+		if str(schema.Attr("decision")) != "redact" || str(schema.Attr("decision_id")) == "" || str(schema.Attr("policy_revision")) == "" {
+			t.Fatalf("record %d: decision attrs", i)
+		}
+		if num(schema.Attr("redaction_count")) != 1 {
+			t.Fatalf("record %d: redaction_count %d", i, num(schema.Attr("redaction_count")))
+		}
+		if v, ok := attrs.Get(schema.Attr("ttft_ms")); !ok || v.Double() <= 0 {
+			t.Fatalf("record %d: ttft", i)
+		}
+		if v, ok := attrs.Get(schema.Attr("prompt_ref")); !ok || v.Slice().Len() == 0 {
+			t.Fatalf("record %d: no prompt_ref", i)
+		}
+		if v, ok := attrs.Get(schema.AttrWrappedKeys); ok {
+			for j := 0; j < v.Slice().Len(); j++ {
+				m := v.Slice().At(j).Map()
+				g := func(k string) string { x, _ := m.Get(k); return x.AsString() }
+				w, _ := m.Get("wrapped_key")
+				wrapped = append(wrapped, vault.WrappedKey{Tenant: g("tenant"), Day: g("day"), KeyID: g("key_id"), CustodyKeyID: g("custody_key_id"), Wrapped: w.Bytes().AsRaw()})
+			}
+		}
+		if v, ok := attrs.Get(schema.AttrSealedBlocks); ok {
+			for j := 0; j < v.Slice().Len(); j++ {
+				m := v.Slice().At(j).Map()
+				g := func(k string) string { x, _ := m.Get(k); return x.AsString() }
+				nonce, _ := m.Get("nonce")
+				ct, _ := m.Get("ciphertext")
+				b := vault.SealedBlock{Tenant: g("tenant"), BlockID: g("block_id"), Day: g("day"), KeyID: g("key_id"), Nonce: nonce.Bytes().AsRaw(), Ciphertext: ct.Bytes().AsRaw()}
+				msg, err := vaulttest.Open(priv, wrapped[0], b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains([]byte(msg.Text), []byte(ssn)) {
+					t.Fatal("a sealed block holds the unredacted SSN")
+				}
+				opened++
+			}
+		}
+	}
+	if len(wrapped) != 1 || opened == 0 {
+		t.Fatalf("wrapped keys %d, opened blocks %d", len(wrapped), opened)
+	}
+}
