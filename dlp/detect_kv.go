@@ -46,6 +46,8 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 		i++
 	case prose && i+2 < n && text[i] == 'i' && text[i+1] == 's' && text[i+2] == ' ' && i > sp:
 		i += 2
+	case i < n && text[i] == '|' && cellKey(text, ks):
+		i++
 	case flag && i > sp:
 		// "--password value"
 	default:
@@ -116,6 +118,26 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 	return vs, ve, ve > vs
 }
 
+// cellKey: the key sits in a table cell ("| password | value |").
+func cellKey(text []byte, ks int) bool {
+	a := ks
+	for a > 0 && ks-a < 64 && class[text[a-1]]&cIdent != 0 {
+		a--
+	}
+	for k := 0; a > 0 && k < 4 && (text[a-1] == ' ' || text[a-1] == '\t'); k++ {
+		a--
+	}
+	if a == 0 || text[a-1] != '|' {
+		return false
+	}
+	// Only the first cell of a row names a key.
+	a--
+	for k := 0; a > 0 && k < 8 && (text[a-1] == ' ' || text[a-1] == '\t'); k++ {
+		a--
+	}
+	return a == 0 || text[a-1] == '\n'
+}
+
 // keyName returns the lowercased identifier around [ks, ke) into buf.
 func keyName(text []byte, ks, ke int, buf []byte) []byte {
 	a := ks
@@ -133,18 +155,40 @@ func keyName(text []byte, ks, ke int, buf []byte) []byte {
 	return buf
 }
 
-// Keys that name something about a secret rather than hold one.
-var keyStopWords = [][]byte{
-	[]byte("_len"), []byte("length"), []byte("_min"), []byte("_max"), []byte("max_"), []byte("min_"),
-	[]byte("policy"), []byte("hint"), []byte("field"), []byte("prompt"), []byte("label"), []byte("reset"),
-	[]byte("_url"), []byte("_uri"), []byte("url"), []byte("file"), []byte("path"), []byte("_env"), []byte("_var"),
-	[]byte("expir"), []byte("changed"), []byte("updated"), []byte("required"), []byte("strength"),
-	[]byte("_type"), []byte("type_"), []byte("regex"), []byte("pattern"), []byte("_name"), []byte("name_"), []byte("forgot"),
-	[]byte("rotation"), []byte("_age"), []byte("enabled"), []byte("hash"), []byte("_id"), []byte("_arn"),
-	[]byte("_ref"), []byte("ref_"), []byte("count"), []byte("tokens"), []byte("tokenizer"), []byte("_ttl"),
-	[]byte("endpoint"), []byte("version"), []byte("usage"), []byte("limit"), []byte("budget"), []byte("_at"),
-	[]byte("_in"), []byte("method"), []byte("manager"), []byte("provider"), []byte("mode"),
-	[]byte("oldpwd"), []byte("keyid"), []byte("keyname"), []byte("secretname"), []byte("secretref"),
+// Keys that name something about a secret rather than hold one
+// (password_min_length, max_tokens, token_type, secret_name, client_secret_id).
+var (
+	keyStopContains = [][]byte{
+		[]byte("length"), []byte("policy"), []byte("hint"), []byte("field"), []byte("prompt"), []byte("label"),
+		[]byte("reset"), []byte("url"), []byte("uri"), []byte("file"), []byte("path"), []byte("expir"), []byte("changed"),
+		[]byte("updated"), []byte("required"), []byte("strength"), []byte("regex"), []byte("pattern"), []byte("forgot"),
+		[]byte("rotation"), []byte("enabled"), []byte("hash"), []byte("count"), []byte("tokens"), []byte("tokenizer"),
+		[]byte("endpoint"), []byte("version"), []byte("usage"), []byte("limit"), []byte("budget"), []byte("method"),
+		[]byte("manager"), []byte("provider"), []byte("oldpwd"), []byte("keyid"), []byte("keyname"), []byte("secretname"),
+		[]byte("secretref"), []byte("_len"), []byte("_env"), []byte("_var"), []byte("_type"), []byte("_name"),
+		[]byte("_age"), []byte("_ttl"), []byte("mode"),
+	}
+	keyStopPrefix = [][]byte{[]byte("max_"), []byte("min_"), []byte("type_"), []byte("ref_"), []byte("num_"), []byte("is_"), []byte("has_")}
+	keyStopSuffix = [][]byte{[]byte("id"), []byte("_arn"), []byte("_ref"), []byte("_at"), []byte("_in"), []byte("_set")}
+)
+
+func keyStopped(key []byte) bool {
+	for _, w := range keyStopContains {
+		if bytes.Contains(key, w) {
+			return true
+		}
+	}
+	for _, w := range keyStopPrefix {
+		if bytes.HasPrefix(key, w) {
+			return true
+		}
+	}
+	for _, w := range keyStopSuffix {
+		if bytes.HasSuffix(key, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // Exact values that are placeholders or schema words, never passwords.
@@ -195,19 +239,9 @@ func dottedIdent(v []byte) bool {
 }
 
 func detKeyValue(st *state, text []byte, s, e int, password bool) {
-	// The keyword must start a word segment: "password", "db_password",
-	// "DB_PASSWORD", "userPassword" — not "bypasswords" mid-word noise.
-	if s > 0 {
-		p := text[s-1]
-		if isLower(p) && !isUpper(text[s]) {
-			return
-		}
-	}
 	key := keyName(text, s, e, st.buf[:0])
-	for _, w := range keyStopWords {
-		if bytes.Contains(key, w) {
-			return
-		}
+	if keyStopped(key) {
+		return
 	}
 	isIdentifiedBy := e-s == len("identified by")
 	vs, ve, ok := parseKV(text, s, e, password)
@@ -218,7 +252,7 @@ func detKeyValue(st *state, text []byte, s, e int, password bool) {
 		return
 	}
 	v := text[vs:ve]
-	if valueRejected(v) {
+	if valueRejected(v) || vendorShaped(v) {
 		return
 	}
 	if password {
@@ -258,6 +292,28 @@ func parseSQLPassword(text []byte, e int) (int, int, bool) {
 	return i + 1, i + 1 + j, true
 }
 
+// vendorShaped: a value with a vendor token's prefix belongs to that
+// vendor's detector. If the vendor validator rejected it (bad checksum,
+// documented example, wrong length) it is not reported as a generic
+// secret either.
+func vendorShaped(v []byte) bool {
+	if isExample(v) {
+		return true
+	}
+	for _, p := range vendorPrefixes {
+		if bytes.HasPrefix(v, p) {
+			return true
+		}
+	}
+	return false
+}
+
+var vendorPrefixes = [][]byte{
+	[]byte("AKIA"), []byte("ASIA"), []byte("ghp_"), []byte("gho_"), []byte("ghu_"), []byte("ghs_"), []byte("ghr_"),
+	[]byte("github_pat_"), []byte("glpat-"), []byte("xoxb-"), []byte("xoxp-"), []byte("xapp-"), []byte("sk_live_"),
+	[]byte("sk_test_"), []byte("rk_live_"), []byte("rk_test_"), []byte("AIza"), []byte("sk-"), []byte("eyJ"),
+}
+
 func detBearer(st *state, text []byte, s, e int) {
 	if s > 0 && isAlnum(text[s-1]) {
 		return
@@ -267,7 +323,7 @@ func detBearer(st *state, text []byte, s, e int) {
 		end++
 	}
 	v := text[e:end]
-	if len(v) < 16 || valueRejected(v) {
+	if len(v) < 16 || valueRejected(v) || vendorShaped(v) {
 		return
 	}
 	d, u, l := charMix(v)

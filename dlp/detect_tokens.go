@@ -357,7 +357,7 @@ func detJWT(st *state, text []byte, s int) {
 	if sig-(p+1) < 16 && !(none && sig == p+1) {
 		return
 	}
-	if sig < len(text) && (text[sig] == '.' || text[sig] == '=') {
+	if sig < len(text) && ((text[sig] == '.' && sig+1 < len(text) && class[text[sig+1]]&cB64U != 0) || text[sig] == '=') {
 		return // five-part JWE or padded: not a plain JWS compact token
 	}
 	if isExample(text[s:sig]) {
