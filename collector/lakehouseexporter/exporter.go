@@ -115,6 +115,9 @@ func (e *lakehouseExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 				canonical := e.mapAttrs(&ev, lr.Attributes(), b)
 				if ev.EventName == "" {
 					ev.EventName = lr.EventName()
+					if ev.EventName == "" {
+						ev.EventName = ev.Attributes["event.name"]
+					}
 				}
 				if !canonical {
 					e.keepUnknown(&ev, res, lr.Body())
