@@ -52,14 +52,14 @@ var validDecisions = map[string]bool{Allow: true, Redact: true, Drop: true, Revi
 
 // Decision is one evaluated decision.
 type Decision struct {
-	Decision    string   // allow|redact|drop|review|alert|block, or error
-	RuleIDs     []string // stable ids of the rules that fired, sorted
-	Reasons     []string // human-readable, never matched text
-	RedactTypes []string // finding types to replace with placeholders
-	Alert       bool     // the bundle asks for the event to be flagged
-	DecisionID  string   // unique per evaluation (UUIDv7), also on cache hits
-	Revision    string   // bundle revision that decided
-	Cached      bool     // served from the decision cache
+	Decision    string   `json:"decision"`     // allow|redact|drop|review|alert|block, or error
+	RuleIDs     []string `json:"rule_ids"`     // stable ids of the rules that fired, sorted
+	Reasons     []string `json:"reasons"`      // human-readable, never matched text
+	RedactTypes []string `json:"redact_types"` // finding types to replace with placeholders
+	Alert       bool     `json:"alert"`        // the bundle asks for the event to be flagged
+	DecisionID  string   `json:"decision_id"`  // unique per evaluation (UUIDv7), also on cache hits
+	Revision    string   `json:"revision"`     // bundle revision that decided
+	Cached      bool     `json:"cached"`       // served from the decision cache
 }
 
 // Options configure an Engine.
@@ -434,6 +434,12 @@ func strList(m map[string]any, k string) ([]string, error) {
 // callers keep and alert such events, never treat them as allowed.
 func (e *Engine) Evaluate(ctx context.Context, in *Input) (Decision, error) {
 	return e.evaluateDoc(ctx, in.Document())
+}
+
+// EvaluateDocument decides a ready-made input document (the JSON shape in
+// policy/README.md), e.g. one read from a file by `warden policy eval`.
+func (e *Engine) EvaluateDocument(ctx context.Context, doc map[string]any) (Decision, error) {
+	return e.evaluateDoc(ctx, doc)
 }
 
 func (e *Engine) evaluateDoc(ctx context.Context, doc map[string]any) (Decision, error) {
