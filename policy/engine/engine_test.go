@@ -123,6 +123,7 @@ func TestDefaultBundleCacheKeyIgnoresPositions(t *testing.T) {
 	for _, p := range st.paths {
 		keys = append(keys, strings.Join(p, "."))
 	}
+	t.Logf("cache key paths: %v", keys)
 	for _, want := range []string{"classification", "context", "dlp.counts", "dlp.max_confidence", "event.kind", "model.name"} {
 		if !slices.Contains(keys, want) {
 			t.Errorf("cache key paths %v lack %s", keys, want)
