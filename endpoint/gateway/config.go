@@ -126,7 +126,8 @@ type PolicyConfig struct {
 type ReviewConfig struct {
 	// Timeout after which a parked call is denied (default 5m).
 	Timeout time.Duration `yaml:"timeout"`
-	// AdminSocket is the unix socket `warden review` talks to.
+	// AdminSocket is the unix socket `warden review` talks to (default
+	// DefaultAdminSocket).
 	AdminSocket string `yaml:"admin_socket"`
 	// AuditLog is the append-only audit log (JSON lines, no prompt text).
 	AuditLog string `yaml:"audit_log"`
@@ -166,10 +167,10 @@ type TelemetryConfig struct {
 	// OTLPEndpoint is the collector's OTLP/HTTP base URL
 	// (http://127.0.0.1:4318); empty disables export.
 	OTLPEndpoint string `yaml:"otlp_endpoint"`
-	// Seal: prompt and response bodies are sealed with the tenant's
-	// promptcrypt public key before export; without a key no body is
-	// exported at all.
-	SealPublicKeyFile string `yaml:"seal_public_key_file"`
+	// KeysDir is a vault key directory (`warden keys`) holding the tenant
+	// HMAC key and the key-custody public key: prompt and response bodies
+	// are sealed with them before export. Without it no body is exported.
+	KeysDir string `yaml:"keys_dir"`
 }
 
 // LoadConfig reads, strictly decodes (unknown keys are errors) and
@@ -195,6 +196,9 @@ func ParseConfig(b []byte) (*Config, error) {
 	}
 	return &c, nil
 }
+
+// DefaultAdminSocket is where `warden review` finds a local gateway.
+const DefaultAdminSocket = "/run/warden/gateway-admin.sock"
 
 var knownProviders = map[string]bool{"anthropic": true, "openai": true, "gemini": true}
 
@@ -284,6 +288,9 @@ func (c *Config) Validate() error {
 		bad("review.timeout", "must be positive")
 	} else if c.Review.Timeout == 0 {
 		c.Review.Timeout = 5 * time.Minute
+	}
+	if c.Review.AdminSocket == "" {
+		c.Review.AdminSocket = DefaultAdminSocket
 	}
 	if len(c.Budgets.Limits) > 0 && c.Budgets.Store == "" {
 		bad("budgets.store", "required when budgets.limits are set (spent amounts must survive restarts)")

@@ -299,12 +299,16 @@ func TestStreamedPrivateKeyCut(t *testing.T) {
 	}
 }
 
+// lastSSEData is the last event's data, or a bare JSON line (Gemini's
+// mid-stream error chunk).
 func lastSSEData(body string) []byte {
 	var last []byte
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {
 		if l := sc.Text(); strings.HasPrefix(l, "data: ") {
 			last = []byte(strings.TrimPrefix(l, "data: "))
+		} else if strings.HasPrefix(l, "{") {
+			last = []byte(l)
 		}
 	}
 	return last

@@ -35,3 +35,17 @@ providers:
   gemini: {base_url: %q, api_key: c}
 `, url, url, url))
 }
+
+// TestExampleConfig: the README's config parses and validates.
+func TestExampleConfig(t *testing.T) {
+	t.Setenv("ANTHROPIC_API_KEY", "x")
+	t.Setenv("OPENAI_API_KEY", "x")
+	t.Setenv("GEMINI_API_KEY", "x")
+	cfg, err := gateway.LoadConfig("testdata/gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Budgets.Limits) != 3 || cfg.Review.Timeout.Minutes() != 5 {
+		t.Fatalf("%+v", cfg)
+	}
+}

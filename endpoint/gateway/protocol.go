@@ -539,6 +539,12 @@ func streamErrorEvent(api *apiKind, e *wardenError, seq int64) []byte {
 			"error": map[string]any{"code": e.code, "message": e.msg}}}
 	}
 	b, _ := json.Marshal(data)
+	if api == apiGemini {
+		// Gemini reports a mid-stream failure as a bare JSON error object
+		// in its own chunk (no "data:" line); Google's SDKs parse each
+		// chunk for it and raise the error with its message.
+		return append(b, '\n')
+	}
 	var buf bytes.Buffer
 	if name != "" {
 		buf.WriteString("event: " + name + "\n")
