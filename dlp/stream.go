@@ -13,6 +13,10 @@ import "bytes"
 const (
 	holdShort = 300
 	holdRun   = 3*maxJWT + 2
+	// rescanEvery: small writes are batched until this many new bytes have
+	// arrived, so byte-at-a-time streams do not rescan the window per byte.
+	// It adds at most this much to the hold-back.
+	rescanEvery = 128
 )
 
 // Stream scans text that arrives in chunks (an SSE response, a request
@@ -26,6 +30,10 @@ type Stream struct {
 	total   int64
 	emitted int64 // every finding starting before emitted was returned
 	closed  bool
+	// runStart is where the trailing run of token/URI characters begins
+	// (absolute), maintained per write so the check costs O(chunk).
+	runStart int64
+	lastScan int64 // total at the last rescan
 }
 
 // NewStream starts a streaming scan.
@@ -38,7 +46,25 @@ func (w *Stream) Write(chunk []byte) []Finding {
 		return nil
 	}
 	w.buf = append(w.buf, chunk...)
+	for i := len(chunk) - 1; i >= 0; i-- {
+		if !uriChar(chunk[i]) {
+			w.runStart = w.total + int64(i) + 1
+			break
+		}
+	}
 	w.total += int64(len(chunk))
+	if w.total-w.lastScan < rescanEvery {
+		return nil
+	}
+	// Nothing can become final while the short hold-back or a trailing
+	// token run covers everything after the frontier: skip the rescan.
+	raw := w.total - holdShort
+	if run := w.runStart; run < raw && w.total-run <= holdRun {
+		raw = run
+	}
+	if raw <= w.emitted {
+		return nil
+	}
 	return w.flush(false)
 }
 
@@ -69,6 +95,7 @@ func (w *Stream) Total() int64 { return w.total }
 func (w *Stream) Pending() []byte { return w.buf[w.emitted-w.base:] }
 
 func (w *Stream) flush(final bool) []Finding {
+	w.lastScan = w.total
 	st := getState()
 	defer putState(st)
 	scanInto(st, w.buf)
