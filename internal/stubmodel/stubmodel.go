@@ -80,6 +80,9 @@ type Options struct {
 	ChunkDelay time.Duration
 	// Addr to listen on (default 127.0.0.1:0).
 	Addr string
+	// DiscardBodies keeps request bodies out of the request log (load
+	// benchmarks send many large prompts; the log keeps the rest).
+	DiscardBodies bool
 }
 
 // Request is one request the server received.
@@ -172,9 +175,13 @@ func (s *Server) nextID() int {
 // ServeHTTP routes a request to the API it belongs to.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	logged := body
+	if s.opts.DiscardBodies {
+		logged = nil
+	}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path,
-		Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
+		Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: logged})
 	s.mu.Unlock()
 
 	p := r.URL.Path

@@ -27,11 +27,13 @@ func main() {
 	toolInput := flag.String("tool-input", "{}", "tool input (JSON, or raw input for custom_tool_call)")
 	toolKind := flag.String("tool-kind", "", "OpenAI tool call kind: function_call or custom_tool_call")
 	logPath := flag.String("log", "", "append one JSON line per request to this file")
+	discard := flag.Bool("discard-bodies", false, "keep request bodies out of the request log (load benchmarks)")
+	chunk := flag.Int("chunk", 0, "streamed text chunk size in bytes (default 8)")
 	flag.Parse()
 
 	opts := stubmodel.Options{Addr: *addr, Text: *text, Usage: &stubmodel.Usage{
 		InputTokens: *in, OutputTokens: *out, CacheReadTokens: *cr, CacheWriteTokens: *cw,
-		CacheWrite1hTokens: *cw1h, ReasoningTokens: *reasoning}}
+		CacheWrite1hTokens: *cw1h, ReasoningTokens: *reasoning}, DiscardBodies: *discard, ChunkSize: *chunk}
 	if *tool != "" {
 		opts.ToolUse = &stubmodel.ToolUse{Name: *tool, Input: *toolInput, OpenAIKind: *toolKind}
 	}
