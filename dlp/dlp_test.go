@@ -106,7 +106,7 @@ func TestDetectorsNegative(t *testing.T) {
 		"api_key = your-api-key-here",
 		"password: ********",
 		"card **** **** **** 1234",
-		"order 4111 1111 1111 1112",              // Luhn-invalid
+		"order 4111 1111 1111 1112",               // Luhn-invalid
 		"ssn 000-12-3456 666-12-3456 912-12-3456", // invalid areas
 		"ssn 123-00-4567 123-45-0000 078-05-1120",
 		"IBAN DE88 3704 0044 0532 0130 00", // bad check digits
