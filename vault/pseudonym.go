@@ -90,7 +90,7 @@ func (p *Pseudonymizer) sum(dom, s string, out []byte) []byte {
 	h := p.pool.Get().(hash.Hash)
 	h.Reset()
 	h.Write([]byte(dom))
-	h.Write([]byte(s))
+	h.Write(unsafeBytes(s))
 	out = h.Sum(out[:0])
 	p.pool.Put(h)
 	return out

@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Message is one piece of prompt-like content: the plaintext of one sealed
@@ -58,10 +60,40 @@ func DecodeMessage(b []byte) (Message, error) {
 // tenants (or guessed from a candidate text without the tenant key). A key
 // rotation starts new ids: dedup restarts once per rotation.
 func (p *Pseudonymizer) BlockID(plaintext []byte) string {
+	h := p.pool.Get().(hash.Hash)
+	h.Reset()
+	h.Write([]byte(domBlock))
+	h.Write(plaintext)
 	var buf [32]byte
-	h := p.sum(domBlock, string(plaintext), buf[:0])
-	return hex.EncodeToString(h[:digestBytes])
+	sum := h.Sum(buf[:0])
+	p.pool.Put(h)
+	return hex.EncodeToString(sum[:digestBytes])
 }
+
+// MessageID is BlockID(EncodeMessage(m)) without building the plaintext:
+// the frame is fed to the HMAC piece by piece, so addressing a repeated
+// 50 KB system prompt (the common case, already emitted) copies nothing.
+func (p *Pseudonymizer) MessageID(m Message) string {
+	h := p.pool.Get().(hash.Hash)
+	h.Reset()
+	var hdr [1 + 2 + binary.MaxVarintLen64]byte
+	h.Write([]byte(domBlock))
+	b := append(hdr[:0], 1)
+	b = binary.AppendUvarint(b, uint64(len(m.Role)))
+	h.Write(b)
+	h.Write(unsafeBytes(m.Role))
+	h.Write(binary.AppendUvarint(hdr[:0], uint64(len(m.Part))))
+	h.Write(unsafeBytes(m.Part))
+	h.Write(unsafeBytes(m.Text))
+	var buf [32]byte
+	sum := h.Sum(buf[:0])
+	p.pool.Put(h)
+	return hex.EncodeToString(sum[:digestBytes])
+}
+
+// unsafeBytes views s as bytes without copying; only for hash.Write, which
+// neither keeps nor modifies its argument.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // KEMName names the HPKE suite data keys are wrapped with (stored in
 // prompt_keys.kem so a future suite can be told apart).

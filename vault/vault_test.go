@@ -261,3 +261,18 @@ func TestAutoCreateAndCustodyRotation(t *testing.T) {
 		t.Fatalf("bad public key: %v", err)
 	}
 }
+
+func TestMessageIDEqualsBlockID(t *testing.T) {
+	p := ps(t, key(1, 3))
+	for _, m := range []vault.Message{{}, {Role: "user", Part: "prompt", Text: "hi"}, {Role: "system", Part: "system", Text: strings.Repeat("x", 300)}} {
+		if p.MessageID(m) != p.BlockID(vault.EncodeMessage(m)) {
+			t.Fatalf("MessageID != BlockID(EncodeMessage) for %+v", m)
+		}
+		if got, err := vault.DecodeMessage(vault.EncodeMessage(m)); err != nil || got != m {
+			t.Fatalf("decode: %+v %v", got, err)
+		}
+	}
+	if p.MessageID(vault.Message{Role: "user", Text: "a"}) == p.MessageID(vault.Message{Role: "assistant", Text: "a"}) {
+		t.Fatal("role not part of the block id")
+	}
+}

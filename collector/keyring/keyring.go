@@ -125,4 +125,3 @@ func Find(host component.Host, id component.ID) (vault.KeyStore, Claimer, error)
 	cl, _ := ext.(Claimer)
 	return ks, cl, nil
 }
-

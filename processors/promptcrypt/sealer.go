@@ -189,6 +189,10 @@ func (s *sealer) forget(sent []emitKey, keys []string) {
 type batch struct {
 	sent []emitKey
 	keys []string
+	// the last tenant's addresser, so a batch of one tenant looks its key
+	// up once
+	tenant string
+	addr   *vault.Pseudonymizer
 }
 
 // sealMessages replaces msgs with references on attrs (the record).
@@ -196,9 +200,13 @@ func (s *sealer) sealMessages(attrs pcommon.Map, tenant string, msgs []vault.Mes
 	if len(msgs) == 0 {
 		return nil
 	}
-	addr, err := s.addresser(tenant)
-	if err != nil {
-		return err
+	addr := b.addr
+	if addr == nil || b.tenant != tenant {
+		var err error
+		if addr, err = s.addresser(tenant); err != nil {
+			return err
+		}
+		b.tenant, b.addr = tenant, addr
 	}
 	now := s.now().UTC()
 	day := vault.Day(now)
@@ -206,8 +214,7 @@ func (s *sealer) sealMessages(attrs pcommon.Map, tenant string, msgs []vault.Mes
 	var nbytes, ntok int64
 	var blocks, wkeys pcommon.Slice
 	for _, m := range msgs {
-		pt := vault.EncodeMessage(m)
-		id := addr.BlockID(pt)
+		id := addr.MessageID(m)
 		ref.AppendEmpty().SetStr(id)
 		nbytes += int64(len(m.Text))
 		ntok += estimateTokens(m.Text)
@@ -226,7 +233,9 @@ func (s *sealer) sealMessages(attrs pcommon.Map, tenant string, msgs []vault.Mes
 			putWrappedKey(wkeys.AppendEmpty().SetEmptyMap(), *wk)
 			b.keys = append(b.keys, wk.KeyID)
 		}
+		pt := vault.EncodeMessage(m)
 		sb := dk.Seal(id, pt, len(m.Text), now)
+		clear(pt) // the cleartext copy does not outlive the call
 		if blocks == (pcommon.Slice{}) {
 			blocks = attrs.PutEmptySlice(schema.AttrSealedBlocks)
 		}

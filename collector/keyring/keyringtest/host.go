@@ -7,6 +7,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/extensiontest"
@@ -37,13 +38,26 @@ func New(tb testing.TB) (Host, *vault.LocalStore) {
 	return Start(tb, dir), s
 }
 
+// NewCached is New with the keyring's default reload interval (keys read
+// once, then cached), for benchmarks.
+func NewCached(tb testing.TB) Host {
+	tb.Helper()
+	_, s := New(tb)
+	return start(tb, s.Dir(), 0)
+}
+
 // Start starts a keyring extension over an existing directory.
-func Start(tb testing.TB, dir string) Host {
+// It re-reads the key files on every call (tests rotate keys).
+func Start(tb testing.TB, dir string) Host { return start(tb, dir, 1) }
+
+func start(tb testing.TB, dir string, reload time.Duration) Host {
 	tb.Helper()
 	f := keyring.NewFactory()
 	cfg := f.CreateDefaultConfig().(*keyring.Config)
 	cfg.Directory = dir
-	cfg.ReloadInterval = 1 // re-read files on every call: tests rotate keys
+	if reload > 0 {
+		cfg.ReloadInterval = reload
+	}
 	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
 	if err != nil {
 		tb.Fatal(err)
