@@ -15,6 +15,7 @@ import (
 	otlpexporter "go.opentelemetry.io/collector/exporter/otlpexporter"
 	otlphttpexporter "go.opentelemetry.io/collector/exporter/otlphttpexporter"
 	fileexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
+	lakehouseexporter "github.com/wardenhq/warden/collector/lakehouseexporter"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	keyring "github.com/wardenhq/warden/collector/keyring"
 	lakehousestore "github.com/wardenhq/warden/collector/lakehousestore"
@@ -22,6 +23,7 @@ import (
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	genai "github.com/wardenhq/warden/processors/genai"
 	fieldhash "github.com/wardenhq/warden/processors/fieldhash"
+	policy "github.com/wardenhq/warden/processors/policy"
 	promptcrypt "github.com/wardenhq/warden/processors/promptcrypt"
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 )
@@ -75,6 +77,7 @@ func components() (otelcol.Factories, error) {
 		otlpexporter.NewFactory(),
 		otlphttpexporter.NewFactory(),
 		fileexporter.NewFactory(),
+		lakehouseexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -84,6 +87,7 @@ func components() (otelcol.Factories, error) {
 		otlpexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/otlpexporter v0.161.0",
 		otlphttpexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/otlphttpexporter v0.161.0",
 		fileexporter.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.161.0",
+		lakehouseexporter.NewFactory().Type(): "github.com/wardenhq/warden v0.0.0",
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
@@ -91,6 +95,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory(),
 		genai.NewFactory(),
 		fieldhash.NewFactory(),
+		policy.NewFactory(),
 		promptcrypt.NewFactory(),
 	)
 	if err != nil {
@@ -101,6 +106,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/batchprocessor v0.161.0",
 		genai.NewFactory().Type(): "github.com/wardenhq/warden v0.0.0",
 		fieldhash.NewFactory().Type(): "github.com/wardenhq/warden v0.0.0",
+		policy.NewFactory().Type(): "github.com/wardenhq/warden v0.0.0",
 		promptcrypt.NewFactory().Type(): "github.com/wardenhq/warden v0.0.0",
 	})
 
