@@ -3,8 +3,12 @@
 .PHONY: test-genai-fuzz bench-genai capture-agent-fixtures
 
 # Bounded fuzzing of the normalizer (CI runs it on every `make test`).
+# -fuzzminimizetime=0: seeded with the real agents' captures (up to 27 KB),
+# the fuzzer otherwise spends the whole budget minimizing the first inputs
+# that add coverage (measured: 11 execs in 20 s, against ~7,000/s without).
+# A crasher is still reported, only not minimized.
 test-genai-fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzNormalize -fuzztime=20s ./processors/genai
+	$(GO) test -run='^$$' -fuzz=FuzzNormalize -fuzztime=20s -fuzzminimizetime=0 ./processors/genai
 
 # Normalizer and pricing micro-benchmarks (BENCHMARKS.md, section genai).
 bench-genai:
