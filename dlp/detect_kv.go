@@ -172,10 +172,20 @@ var (
 	keyStopSuffix = [][]byte{[]byte("id"), []byte("_arn"), []byte("_ref"), []byte("_at"), []byte("_in"), []byte("_set")}
 )
 
-func keyStopped(key []byte) bool {
+var keyStopByFirst = func() (t [256][][]byte) {
 	for _, w := range keyStopContains {
-		if bytes.Contains(key, w) {
-			return true
+		t[w[0]] = append(t[w[0]], w)
+	}
+	return
+}()
+
+func keyStopped(key []byte) bool {
+	// key is lowercase already.
+	for i := range key {
+		for _, w := range keyStopByFirst[key[i]] {
+			if bytes.HasPrefix(key[i:], w) {
+				return true
+			}
 		}
 	}
 	for _, w := range keyStopPrefix {
@@ -239,16 +249,15 @@ func dottedIdent(v []byte) bool {
 }
 
 func detKeyValue(st *state, text []byte, s, e int, password bool) {
-	key := keyName(text, s, e, st.buf[:0])
-	if keyStopped(key) {
-		return
-	}
 	isIdentifiedBy := e-s == len("identified by")
 	vs, ve, ok := parseKV(text, s, e, password)
 	if isIdentifiedBy {
 		vs, ve, ok = parseSQLPassword(text, e)
 	}
 	if !ok {
+		return
+	}
+	if keyStopped(keyName(text, s, e, st.buf[:0])) {
 		return
 	}
 	v := text[vs:ve]

@@ -48,6 +48,19 @@ var exampleKeys = map[string]bool{
 	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c": true,
 }
 
+// tokenPlaceholder is the cheap placeholder test for vendor tokens, which
+// already passed length, alphabet and (mostly) entropy checks.
+func tokenPlaceholder(v []byte) bool {
+	for _, w := range tokenPlaceholderWords {
+		if bytes.Contains(v, w) {
+			return true
+		}
+	}
+	return false
+}
+
+var tokenPlaceholderWords = [][]byte{[]byte("xxxx"), []byte("XXXX"), []byte("****"), []byte("..."), []byte("your"), []byte("YOUR"), []byte("example"), []byte("0000000000")}
+
 func isExample(v []byte) bool {
 	return exampleKeys[string(v)] || bytes.Contains(v, []byte("EXAMPLE"))
 }
@@ -62,29 +75,51 @@ func looksPlaceholder(v []byte) bool {
 	case '$', '<', '{', '[':
 		return true
 	}
-	var lb [256]byte
-	n := len(v)
-	if n > len(lb) {
-		n = len(lb)
-	}
-	l := lb[:n]
 	same := true
-	for i := 0; i < n; i++ {
-		l[i] = lower(v[i])
+	for i := 1; i < len(v); i++ {
 		if v[i] != v[0] {
 			same = false
+			break
 		}
 	}
 	if same {
 		return true
 	}
-	for _, w := range placeholderWords {
-		if bytes.Contains(l, w) {
-			return true
+	// Bucketed by first byte: one table lookup per position, a compare only
+	// where a placeholder word could start.
+	for i := 0; i < len(v); i++ {
+		ws := placeholderByFirst[lower(v[i])]
+		if ws == nil {
+			continue
+		}
+		for _, w := range ws {
+			if hasPrefixFold(v[i:], w) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// hasPrefixFold: ASCII case-insensitive prefix test; w is lowercase.
+func hasPrefixFold(v, w []byte) bool {
+	if len(v) < len(w) {
+		return false
+	}
+	for i, c := range w {
+		if lower(v[i]) != c {
+			return false
+		}
+	}
+	return true
+}
+
+var placeholderByFirst = func() (t [256][][]byte) {
+	for _, w := range placeholderWords {
+		t[w[0]] = append(t[w[0]], w)
+	}
+	return
+}()
 
 var placeholderWords = [][]byte{
 	[]byte("your"), []byte("example"), []byte("placeholder"), []byte("redacted"), []byte("xxxx"),
@@ -177,7 +212,7 @@ func detGitHubPAT(st *state, text []byte, s int) {
 		return
 	}
 	v := text[s+11 : e]
-	if bytes.IndexByte(v, '_') < 0 || looksPlaceholder(v) {
+	if bytes.IndexByte(v, '_') < 0 || tokenPlaceholder(v) {
 		return
 	}
 	st.add(tGitHub, High, s, e)
@@ -203,7 +238,7 @@ func detPrefixed(st *state, text []byte, s, e int, typ uint8) {
 		return
 	}
 	v := text[e:end]
-	if looksPlaceholder(v) || entropy(v) < 3.0 {
+	if tokenPlaceholder(v) || entropy(v) < 3.0 {
 		return
 	}
 	st.add(typ, High, s, end)
@@ -227,7 +262,7 @@ func detSlack(st *state, text []byte, s, e int) {
 		return
 	}
 	d, _, _ := charMix(v)
-	if d < 8 || looksPlaceholder(v) || bytes.IndexByte(v, '-') < 0 {
+	if d < 8 || tokenPlaceholder(v) || bytes.IndexByte(v, '-') < 0 {
 		return
 	}
 	st.add(tSlack, High, s, end)
@@ -251,7 +286,7 @@ func detStripe(st *state, text []byte, s, e int) {
 		return
 	}
 	v := text[s:end]
-	if isExample(v) || looksPlaceholder(text[e:end]) {
+	if isExample(v) || tokenPlaceholder(text[e:end]) {
 		return
 	}
 	d, u, l := charMix(text[e:end])
@@ -269,7 +304,7 @@ func detGoogle(st *state, text []byte, s int) {
 	if end-(s+4) != 35 || !tokenEndOK(text, end) {
 		return
 	}
-	if looksPlaceholder(text[s+4:end]) || isExample(text[s:end]) {
+	if tokenPlaceholder(text[s+4:end]) || isExample(text[s:end]) {
 		return
 	}
 	st.add(tGoogle, High, s, end)
@@ -285,7 +320,7 @@ func detSK(st *state, text []byte, s, e int) {
 	if bytes.HasPrefix(rest, []byte("ant-")) {
 		end := runOf(text, e+4, cB64U, 251)
 		v := text[e+4 : end]
-		if len(v) < 32 || len(v) > 250 || !tokenEndOK(text, end) || looksPlaceholder(v) || entropy(v) < 3.5 {
+		if len(v) < 32 || len(v) > 250 || !tokenEndOK(text, end) || tokenPlaceholder(v) || entropy(v) < 3.5 {
 			return
 		}
 		st.add(tAnthro, High, s, end)
@@ -295,7 +330,7 @@ func detSK(st *state, text []byte, s, e int) {
 		if bytes.HasPrefix(rest, p) {
 			end := runOf(text, e+len(p), cB64U, 301)
 			v := text[e+len(p) : end]
-			if len(v) < 40 || len(v) > 300 || !tokenEndOK(text, end) || looksPlaceholder(v) || entropy(v) < 3.5 {
+			if len(v) < 40 || len(v) > 300 || !tokenEndOK(text, end) || tokenPlaceholder(v) || entropy(v) < 3.5 {
 				return
 			}
 			conf := Medium
@@ -313,7 +348,7 @@ func detSK(st *state, text []byte, s, e int) {
 	}
 	v := text[e:end]
 	d, u, l := charMix(v)
-	if d == 0 || u == 0 || l == 0 || looksPlaceholder(v) {
+	if d == 0 || u == 0 || l == 0 || tokenPlaceholder(v) {
 		return
 	}
 	conf := Medium

@@ -155,25 +155,34 @@ func base62CRC(b []byte) string {
 	return string(out[:])
 }
 
-// entropy returns the Shannon entropy of s in bits per byte.
+// clog2[c] = c*log2(c), so entropy needs no logarithm per call.
+var clog2 = func() (t [1025]float64) {
+	for c := 1; c < len(t); c++ {
+		t[c] = float64(c) * math.Log2(float64(c))
+	}
+	return
+}()
+
+// entropy returns the Shannon entropy of s in bits per byte:
+// log2(n) - (1/n) * sum(c * log2 c) over byte counts c.
 func entropy(s []byte) float64 {
-	if len(s) == 0 {
+	n := len(s)
+	if n == 0 {
 		return 0
+	}
+	if n >= len(clog2) {
+		s = s[:len(clog2)-1]
+		n = len(s)
 	}
 	var counts [256]uint16
 	for _, c := range s {
 		counts[c]++
 	}
-	n := float64(len(s))
-	e := 0.0
+	sum := 0.0
 	for _, k := range counts {
-		if k == 0 {
-			continue
-		}
-		p := float64(k) / n
-		e -= p * math.Log2(p)
+		sum += clog2[k]
 	}
-	return e
+	return math.Log2(float64(n)) - sum/float64(n)
 }
 
 // charMix reports which of digit / upper / lower appear in s.
