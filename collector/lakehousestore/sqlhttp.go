@@ -56,7 +56,7 @@ func EnsureToken(path string) (string, error) {
 	return tok, nil
 }
 
-var allowedFormats = map[string]bool{"JSONCompact": true, "JSON": true, "TSV": true, "TSVWithNames": true, "CSV": true, "CSVWithNames": true, "JSONEachRow": true, "Pretty": true, "PrettyCompact": true, "Parquet": true}
+var allowedFormats = map[string]bool{"JSONCompact": true, "TSVRaw": true, "TabSeparatedRaw": true, "JSON": true, "TSV": true, "TSVWithNames": true, "CSV": true, "CSVWithNames": true, "JSONEachRow": true, "Pretty": true, "PrettyCompact": true, "Parquet": true}
 
 type sqlServer struct {
 	srv *http.Server

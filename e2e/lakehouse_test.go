@@ -1,0 +1,323 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	otellog "go.opentelemetry.io/otel/log"
+	"go.opentelemetry.io/otel/metric"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+)
+
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: skipped with -short")
+	}
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *Collector
+	sharedErr  error
+)
+
+// sharedCollector is one collector for the tests that only add data under
+// their own tenant.
+func sharedCollector(t *testing.T) *Collector {
+	sharedOnce.Do(func() {
+		shared = NewCollector(&keepAlive{t}, ConfigFile(t, "1s"))
+		sharedErr = shared.Start()
+	})
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
+
+// keepAlive lets the shared collector outlive the first test that starts
+// it (it is killed in TestMain).
+type keepAlive struct{ testing.TB }
+
+func (k *keepAlive) Cleanup(func()) {}
+func (k *keepAlive) TempDir() string {
+	d, err := os.MkdirTemp("", "warden-e2e")
+	if err != nil {
+		k.TB.Fatal(err)
+	}
+	sharedDirs = append(sharedDirs, d)
+	return d
+}
+
+var sharedDirs []string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.Kill()
+	}
+	for _, d := range sharedDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
+func res(tenant, service string) *resource.Resource {
+	return resource.NewSchemaless(attribute.String("service.name", service), attribute.String("warden.tenant", tenant))
+}
+
+func emit(l otellog.Logger, ts time.Time, body string, kv ...attribute.KeyValue) {
+	var r otellog.Record
+	r.SetTimestamp(ts)
+	r.SetBody(attribute.StringValue(body))
+	r.AddAttributes(kv...)
+	l.Emit(context.Background(), r)
+}
+
+// TestAllShapesOnceInBothStores: Claude Code-, Codex-, Gemini CLI- and
+// semconv-shaped records through the real SDK exporters land exactly once in
+// ClickHouse and the lake, with identical counts and sums.
+func TestAllShapesOnceInBothStores(t *testing.T) {
+	skipShort(t)
+	c := sharedCollector(t)
+	tenant := "shapes"
+	ctx := context.Background()
+	base := time.Now().UTC().Truncate(time.Second)
+	sent := 0
+	for _, svc := range []string{"claude-code", "codex_exec", "gemini-cli", "semconv-app"} {
+		exp, err := otlploghttp.New(ctx, otlploghttp.WithEndpoint(c.HTTP), otlploghttp.WithInsecure())
+		if err != nil {
+			t.Fatal(err)
+		}
+		lp := sdklog.NewLoggerProvider(sdklog.WithResource(res(tenant, svc)), sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+		l := lp.Logger("e2e")
+		for i := 0; i < 25; i++ {
+			ts := base.Add(time.Duration(sent) * time.Millisecond)
+			sid := attribute.String("session.id", fmt.Sprintf("s-%s-%d", svc, i%3))
+			switch svc {
+			case "claude-code":
+				emit(l, ts, "claude_code.api_request", attribute.String("event.name", "api_request"), sid,
+					attribute.String("model", "claude-sonnet-4-5"), attribute.Int("input_tokens", 100+i), attribute.Int("output_tokens", 10),
+					attribute.Int("cache_read_tokens", 50), attribute.Int("cache_creation_tokens", 10), attribute.Float64("cost_usd", 0.01),
+					attribute.Int("duration_ms", 900), attribute.String("user.id", "u1"), attribute.Int("event.sequence", i))
+			case "codex_exec":
+				emit(l, ts, "", attribute.String("event.name", "codex.sse_event"), attribute.String("event.kind", "response.completed"),
+					attribute.String("conversation.id", "c1"), attribute.String("model", "gpt-5-codex"), attribute.Int("input_token_count", 200+i),
+					attribute.Int("output_token_count", 20), attribute.Int("cached_token_count", 100), attribute.Int("seq", i))
+			case "gemini-cli":
+				emit(l, ts, "API response", attribute.String("event.name", "gemini_cli.api_response"), sid,
+					attribute.String("model", "gemini-2.5-pro"), attribute.Int("input_token_count", 300+i), attribute.Int("output_token_count", 30),
+					attribute.Int("cached_content_token_count", 10), attribute.Int("duration_ms", 700), attribute.Int("seq", i))
+			default:
+				emit(l, ts, "", attribute.String("event.name", "gen_ai.client.inference.operation.details"),
+					attribute.String("gen_ai.provider.name", "openai"), attribute.String("gen_ai.request.model", "gpt-4o"),
+					attribute.Int("gen_ai.usage.input_tokens", 400+i), attribute.Int("gen_ai.usage.output_tokens", 40), attribute.Int("seq", i))
+			}
+			sent++
+		}
+		if err := lp.Shutdown(ctx); err != nil {
+			t.Fatalf("%s: %v", svc, err)
+		}
+	}
+	mexp, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpoint(c.HTTP), otlpmetrichttp.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res(tenant, "claude-code")), sdkmetric.WithReader(reader))
+	ctr, _ := mp.Meter("com.anthropic.claude_code").Int64Counter("claude_code.token.usage", metric.WithUnit("tokens"))
+	ctr.Add(ctx, 100, metric.WithAttributes(attribute.String("type", "input"), attribute.String("model", "claude-sonnet-4-5")))
+	ctr.Add(ctx, 10, metric.WithAttributes(attribute.String("type", "output"), attribute.String("model", "claude-sonnet-4-5")))
+	var rm sdkmetricdata
+	if err := reader.Collect(ctx, &rm.rm); err != nil {
+		t.Fatal(err)
+	}
+	if err := mexp.Export(ctx, &rm.rm); err != nil {
+		t.Fatal(err)
+	}
+
+	q := fmt.Sprintf("SELECT count(), uniqExact(event_id), sum(input_tokens), sum(output_tokens), round(sum(cost_usd), 9) FROM events WHERE tenant = '%s'", tenant)
+	var ch string
+	WaitFor(t, 60*time.Second, "events in ClickHouse", func() (bool, string) {
+		ch, _ = c.SQL(q)
+		return strings.HasPrefix(ch, fmt.Sprintf("%d\t%d\t", sent, sent)), ch
+	})
+	WaitFor(t, 30*time.Second, "metric points", func() (bool, string) {
+		out, _ := c.SQL("SELECT count() FROM metric_points WHERE tenant = 'shapes' AND name = 'claude_code.token.usage'")
+		return out == "2", out
+	})
+	var lake string
+	WaitFor(t, 30*time.Second, "lake equal to ClickHouse", func() (bool, string) {
+		evs, err := c.LakeEvents()
+		if err != nil {
+			return false, err.Error()
+		}
+		var n int
+		var in, out uint64
+		var cost float64
+		ids := map[[16]byte]bool{}
+		for _, e := range evs {
+			if e.Tenant != tenant {
+				continue
+			}
+			n++
+			ids[e.EventID] = true
+			in += e.InputTokens
+			out += e.OutputTokens
+			cost += e.CostUSD
+		}
+		lake = fmt.Sprintf("%d\t%d\t%d\t%d\t%s", n, len(ids), in, out, strconv.FormatFloat(round9(cost), 'f', -1, 64))
+		return lake == ch, lake
+	})
+	t.Logf("both stores: %s", ch)
+	// The record kinds genai produced, for the report.
+	t.Logf("kinds: %s", strings.ReplaceAll(c.MustSQL("SELECT source, kind, count() FROM events WHERE tenant='shapes' GROUP BY source, kind ORDER BY source, kind"), "\n", "; "))
+}
+
+func round9(f float64) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', 9, 64), 64)
+	return v
+}
+
+// injection: blank lines, quotes, backslashes, NUL bytes, invalid UTF-8 and
+// SQL text.
+const injection = "x'); DROP TABLE events; --\n\n\nINSERT INTO events (tenant) VALUES ('pwned');\n\n\\' \" \\\\ \x00 nul \xff\xfe\xc3\x28 end\n\n"
+
+// TestInjectionRecordByteForByte posts a raw OTLP/HTTP protobuf request
+// (the SDK refuses invalid UTF-8; the collector's receiver does not) and
+// reads the payload back from both stores.
+func TestInjectionRecordByteForByte(t *testing.T) {
+	skipShort(t)
+	c := sharedCollector(t)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("warden.tenant", "inject")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	lr.Attributes().PutStr("payload", injection)
+	lr.Attributes().PutStr(injection, "as-key")
+	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("OTLP status %d", resp.StatusCode)
+	}
+	want := strings.ToUpper(hex.EncodeToString([]byte(injection)))
+	WaitFor(t, 30*time.Second, "injection row in ClickHouse", func() (bool, string) {
+		out, _ := c.SQL("SELECT hex(attributes['payload']), countIf(mapContains(attributes, unhex('" + want + "'))) FROM events WHERE tenant = 'inject' GROUP BY 1")
+		return out == want+"\t1", out
+	})
+	if out := c.MustSQL("SELECT count() FROM events WHERE tenant = 'pwned'"); out != "0" {
+		t.Fatalf("injected SQL ran: %s", out)
+	}
+	if out := c.MustSQL("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'events'"); out != "1" {
+		t.Fatalf("events table gone: %s", out)
+	}
+	WaitFor(t, 30*time.Second, "injection row in the lake", func() (bool, string) {
+		evs, err := c.LakeEvents()
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range evs {
+			if e.Tenant == "inject" {
+				return e.Attributes["payload"] == injection && e.Attributes[injection] == "as-key", fmt.Sprintf("%q", e.Attributes["payload"])
+			}
+		}
+		return false, "not yet"
+	})
+}
+
+// TestBadInputKeepsRunning: garbage protobuf gets a clear OTLP error; wrong
+// types, 1 MB attributes and missing fields are stored, not lost; the
+// collector keeps running throughout.
+func TestBadInputKeepsRunning(t *testing.T) {
+	skipShort(t)
+	c := sharedCollector(t)
+	resp, err := http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", strings.NewReader("\xff\xff\xff garbage, not protobuf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := new(bytes.Buffer)
+	msg.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(strings.ToLower(msg.String()), "proto") {
+		t.Fatalf("garbage protobuf: %d %q", resp.StatusCode, msg.String())
+	}
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("warden.tenant", "bad")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	a := lrs.AppendEmpty() // wrong types for canonical attributes
+	a.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	a.Attributes().PutStr("warden.kind", "model_call")
+	a.Attributes().PutStr("warden.input_tokens", "lots")
+	a.Attributes().PutInt("warden.model", 42)
+	a.Attributes().PutStr("input_tokens", "NaN")
+	b := lrs.AppendEmpty() // a 1 MB attribute
+	b.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	b.Attributes().PutStr("big", strings.Repeat("y", 1<<20))
+	lrs.AppendEmpty() // no timestamp, no body, no attributes
+	body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	resp, err = http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	WaitFor(t, 30*time.Second, "bad records stored", func() (bool, string) {
+		out, _ := c.SQL("SELECT count(), max(length(attributes['big'])) FROM events WHERE tenant = 'bad'")
+		return out == "3\t1048576", out
+	})
+	if exited, err := c.Exited(0); exited {
+		t.Fatalf("collector exited: %v\n%s", err, c.Log())
+	}
+}
+
+// TestMissingOrMismatchedChDB: a clear error naming the problem.
+func TestMissingOrMismatchedChDB(t *testing.T) {
+	skipShort(t)
+	for _, tc := range []struct{ lib, want string }{
+		{"/nonexistent/libchdb.so", "not found (run `make deps-chdb`"},
+		{"/lib/x86_64-linux-gnu/libc.so.6", "lacks symbol chdb_connect"},
+	} {
+		c := NewCollector(t, ConfigFile(t, "1s"))
+		c.Env = []string{"WARDEN_CHDB_LIB=" + tc.lib}
+		err := c.Start()
+		if err == nil {
+			t.Fatalf("%s: collector started", tc.lib)
+		}
+		if !strings.Contains(c.Log(), tc.want) {
+			t.Fatalf("%s: log lacks %q:\n%s", tc.lib, tc.want, c.Log())
+		}
+	}
+}
+
+// silence unused imports when editing
+var _ = sort.Strings
+var _ = filepath.Join
