@@ -100,21 +100,24 @@ func cacheKey(doc map[string]any, paths [][]string, whole bool, buf []byte) []by
 		return appendCanon(buf, doc)
 	}
 	for _, p := range paths {
-		var v any = doc
-		for _, k := range p {
-			m, ok := v.(map[string]any)
-			if !ok {
-				v = nil
-				break
-			}
-			if v, ok = m[k]; !ok {
-				v = absent{}
-				break
-			}
-		}
-		buf = appendCanon(buf, v)
+		buf = appendCanon(buf, walk(doc, p))
 	}
 	return buf
+}
+
+// walk follows p into v: a missing key is absent{}, a step into a non-object
+// is nil.
+func walk(v any, p []string) any {
+	for _, k := range p {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		if v, ok = m[k]; !ok {
+			return absent{}
+		}
+	}
+	return v
 }
 
 type absent struct{}

@@ -433,7 +433,7 @@ func strList(m map[string]any, k string) ([]string, error) {
 // Decision == Error (carrying the revision and a decision id) and the error:
 // callers keep and alert such events, never treat them as allowed.
 func (e *Engine) Evaluate(ctx context.Context, in *Input) (Decision, error) {
-	return e.evaluateDoc(ctx, in.Document())
+	return e.evaluate(ctx, in, nil)
 }
 
 // EvaluateDocument decides a ready-made input document (the JSON shape in
@@ -443,13 +443,33 @@ func (e *Engine) EvaluateDocument(ctx context.Context, doc map[string]any) (Deci
 }
 
 func (e *Engine) evaluateDoc(ctx context.Context, doc map[string]any) (Decision, error) {
+	return e.evaluate(ctx, nil, &doc)
+}
+
+// evaluate decides in (or, when in is nil, *doc). The document is built
+// only when it is needed: on a cache miss, or for a whole-input key; doc
+// (if not nil) shares it with a second engine (shadow).
+func (e *Engine) evaluate(ctx context.Context, in *Input, doc *map[string]any) (Decision, error) {
+	if doc == nil {
+		doc = new(map[string]any)
+	}
+	document := func() map[string]any {
+		if *doc == nil {
+			*doc = in.Document()
+		}
+		return *doc
+	}
 	st := e.cur.Load()
 	e.evals.Add(1)
 	out := Decision{DecisionID: newID(), Revision: st.revision}
 	var key string
 	if st.cache != nil {
 		var kb [256]byte
-		key = string(cacheKey(doc, st.paths, st.whole, kb[:0]))
+		if in != nil && !st.whole {
+			key = string(in.appendKey(kb[:0], st.paths))
+		} else {
+			key = string(cacheKey(document(), st.paths, st.whole, kb[:0]))
+		}
 		if v, ok := st.cache.Get(key); ok {
 			e.hits.Add(1)
 			fill(&out, v)
@@ -458,7 +478,7 @@ func (e *Engine) evaluateDoc(ctx context.Context, doc map[string]any) (Decision,
 		}
 		e.misses.Add(1)
 	}
-	v, err := st.eval(ctx, doc)
+	v, err := st.eval(ctx, document())
 	if err != nil {
 		e.errs.Add(1)
 		out.Decision = Error
@@ -512,10 +532,10 @@ type Set struct {
 // Evaluate returns the active decision and, with a shadow, its decision
 // (shadow failures are reported in the shadow decision, not as an error).
 func (s Set) Evaluate(ctx context.Context, in *Input) (active Decision, shadow *Decision, err error) {
-	doc := in.Document()
-	active, err = s.Active.evaluateDoc(ctx, doc)
+	var doc map[string]any // built at most once, shared by both engines
+	active, err = s.Active.evaluate(ctx, in, &doc)
 	if s.Shadow != nil {
-		d, _ := s.Shadow.evaluateDoc(ctx, doc)
+		d, _ := s.Shadow.evaluate(ctx, in, &doc)
 		shadow = &d
 	}
 	return active, shadow, err

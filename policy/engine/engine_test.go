@@ -444,3 +444,36 @@ func TestFromDLPWithRealScanner(t *testing.T) {
 		t.Fatalf("input document leaks a value: %s", b)
 	}
 }
+
+// appendKey (no document) must give exactly the key the document walk
+// gives, for every path shape: flat fields, sections, deep and missing paths.
+func TestAppendKeyMatchesDocumentKey(t *testing.T) {
+	paths := [][]string{
+		{"version"}, {"context"}, {"direction"}, {"classification"}, {"nope"},
+		{"event"}, {"event", "kind"}, {"event", "tool_name"}, {"event", "kind", "deeper"}, {"event", "unknown"},
+		{"identity", "user"}, {"identity", "department"}, {"device", "authenticated"}, {"device", "id"}, {"device"},
+		{"model", "name"}, {"destination", "port"}, {"destination", "host"},
+		{"dlp"}, {"dlp", "counts"}, {"dlp", "max_confidence"}, {"dlp", "counts", "us_ssn"}, {"dlp", "total"}, {"dlp", "types"},
+		{"findings"}, {"findings", "0"},
+	}
+	inputs := []*Input{
+		{},
+		modelCall("HIGH"),
+		modelCall("LOW", ssn(1), ssn(30), Finding{Type: "email", Confidence: "low", Start: 2, End: 9}),
+		{Context: ContextGateway, Device: Device{Authenticated: ptr(false)}, Destination: Destination{Port: 8443},
+			RecordedCounts: map[string]int{"jwt": 2}, RecordedConfidence: map[string]string{"jwt": "high"}},
+	}
+	for i, in := range inputs {
+		for _, p := range paths {
+			want := cacheKey(in.Document(), [][]string{p}, false, nil)
+			got := in.appendKey(nil, [][]string{p})
+			if !bytes.Equal(got, want) {
+				t.Errorf("input %d path %v: key %q, document key %q", i, p, got, want)
+			}
+		}
+		all := cacheKey(in.Document(), paths, false, nil)
+		if got := in.appendKey(nil, paths); !bytes.Equal(got, all) {
+			t.Errorf("input %d all paths differ", i)
+		}
+	}
+}

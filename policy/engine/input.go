@@ -105,67 +105,144 @@ func (in *Input) Summary() (counts map[string]int, maxConf map[string]string) {
 
 // Document renders the input document handed to OPA (JSON-shaped values).
 func (in *Input) Document() map[string]any {
-	doc := map[string]any{"version": InputVersion}
-	putS(doc, "context", in.Context)
-	putS(doc, "direction", in.Direction)
-	putS(doc, "classification", in.Classification)
-
-	ev := map[string]any{}
-	putS(ev, "kind", in.Event.Kind)
-	putS(ev, "source", in.Event.Source)
-	putS(ev, "event_name", in.Event.EventName)
-	putS(ev, "tenant", in.Event.Tenant)
-	putS(ev, "status", in.Event.Status)
-	putS(ev, "tool_name", in.Event.ToolName)
-	doc["event"] = ev
-
-	id := map[string]any{}
-	putS(id, "user", in.Identity.User)
-	putS(id, "department", in.Identity.Department)
-	putS(id, "agent", in.Identity.Agent)
-	doc["identity"] = id
-
-	dev := map[string]any{}
-	putS(dev, "id", in.Device.ID)
-	if in.Device.Authenticated != nil {
-		dev["authenticated"] = *in.Device.Authenticated
+	doc := make(map[string]any, len(sections))
+	for _, sec := range sections {
+		if v, ok := in.section(sec); ok {
+			doc[sec] = v
+		}
 	}
-	doc["device"] = dev
-
-	m := map[string]any{}
-	putS(m, "provider", in.Model.Provider)
-	putS(m, "name", in.Model.Name)
-	doc["model"] = m
-
-	dst := map[string]any{}
-	putS(dst, "host", in.Destination.Host)
-	if in.Destination.Port != 0 {
-		dst["port"] = in.Destination.Port
-	}
-	doc["destination"] = dst
-
-	counts, maxConf := in.Summary()
-	total := 0
-	c := make(map[string]any, len(counts))
-	types := make([]any, 0, len(counts))
-	for t, n := range counts {
-		c[t] = n
-		total += n
-		types = append(types, t)
-	}
-	sort.Slice(types, func(i, j int) bool { return types[i].(string) < types[j].(string) })
-	mc := make(map[string]any, len(maxConf))
-	for t, v := range maxConf {
-		mc[t] = v
-	}
-	doc["dlp"] = map[string]any{"total": total, "counts": c, "max_confidence": mc, "types": types}
-
-	fl := make([]any, len(in.Findings))
-	for i, f := range in.Findings {
-		fl[i] = map[string]any{"type": f.Type, "confidence": f.Confidence, "message": f.Message, "start": f.Start, "end": f.End}
-	}
-	doc["findings"] = fl
 	return doc
+}
+
+// sections are the document's top-level fields.
+var sections = []string{"version", "context", "direction", "classification", "event", "identity", "device", "model", "destination", "dlp", "findings"}
+
+// section builds one top-level field of the document; ok is false when it
+// is absent. Document and the cache key both use it, so they cannot drift.
+func (in *Input) section(sec string) (any, bool) {
+	switch sec {
+	case "version":
+		return InputVersion, true
+	case "context":
+		return in.Context, in.Context != ""
+	case "direction":
+		return in.Direction, in.Direction != ""
+	case "classification":
+		return in.Classification, in.Classification != ""
+	case "event", "identity", "device", "model", "destination":
+		m := map[string]any{}
+		for _, f := range sectionFields[sec] {
+			if v, ok := in.scalar(sec, f); ok {
+				m[f] = v
+			}
+		}
+		return m, true
+	case "dlp":
+		counts, maxConf := in.Summary()
+		total := 0
+		c := make(map[string]any, len(counts))
+		types := make([]any, 0, len(counts))
+		for t, n := range counts {
+			c[t] = n
+			total += n
+			types = append(types, t)
+		}
+		sort.Slice(types, func(i, j int) bool { return types[i].(string) < types[j].(string) })
+		mc := make(map[string]any, len(maxConf))
+		for t, v := range maxConf {
+			mc[t] = v
+		}
+		return map[string]any{"total": total, "counts": c, "max_confidence": mc, "types": types}, true
+	case "findings":
+		fl := make([]any, len(in.Findings))
+		for i, f := range in.Findings {
+			fl[i] = map[string]any{"type": f.Type, "confidence": f.Confidence, "message": f.Message, "start": f.Start, "end": f.End}
+		}
+		return fl, true
+	}
+	return nil, false
+}
+
+var sectionFields = map[string][]string{
+	"event":       {"kind", "source", "event_name", "tenant", "status", "tool_name"},
+	"identity":    {"user", "department", "agent"},
+	"device":      {"id", "authenticated"},
+	"model":       {"provider", "name"},
+	"destination": {"host", "port"},
+}
+
+// scalar is one field of the flat sections, without building the section.
+func (in *Input) scalar(sec, f string) (any, bool) {
+	var s string
+	switch sec + "." + f {
+	case "event.kind":
+		s = in.Event.Kind
+	case "event.source":
+		s = in.Event.Source
+	case "event.event_name":
+		s = in.Event.EventName
+	case "event.tenant":
+		s = in.Event.Tenant
+	case "event.status":
+		s = in.Event.Status
+	case "event.tool_name":
+		s = in.Event.ToolName
+	case "identity.user":
+		s = in.Identity.User
+	case "identity.department":
+		s = in.Identity.Department
+	case "identity.agent":
+		s = in.Identity.Agent
+	case "device.id":
+		s = in.Device.ID
+	case "device.authenticated":
+		if in.Device.Authenticated == nil {
+			return nil, false
+		}
+		return *in.Device.Authenticated, true
+	case "model.provider":
+		s = in.Model.Provider
+	case "model.name":
+		s = in.Model.Name
+	case "destination.host":
+		s = in.Destination.Host
+	case "destination.port":
+		return in.Destination.Port, in.Destination.Port != 0
+	default:
+		return nil, false
+	}
+	return s, s != ""
+}
+
+// appendKey appends the cache key of the values at paths, equal to
+// cacheKey(in.Document(), paths, false, b) without building the document:
+// flat fields are read directly and only the sections a path enters are
+// built (once each).
+func (in *Input) appendKey(b []byte, paths [][]string) []byte {
+	var built map[string]any
+	for _, p := range paths {
+		if _, flat := sectionFields[p[0]]; flat && len(p) == 2 {
+			if v, ok := in.scalar(p[0], p[1]); ok {
+				b = appendCanon(b, v)
+			} else {
+				b = appendCanon(b, absent{})
+			}
+			continue
+		}
+		v, ok := built[p[0]]
+		if !ok {
+			if v, ok = in.section(p[0]); !ok {
+				b = appendCanon(b, absent{})
+				continue
+			}
+			if built == nil {
+				built = map[string]any{}
+			}
+			built[p[0]] = v
+		}
+		b = appendCanon(b, walk(v, p[1:]))
+	}
+	return b
 }
 
 func putS(m map[string]any, k, v string) {
