@@ -102,78 +102,83 @@ func TestClaudeCodeRealAgentCost(t *testing.T) {
 	wantCost := (float64(usage.InputTokens)*4 + float64(usage.CacheReadTokens)*0.40 +
 		float64(usage.CacheWriteTokens)*5 + float64(usage.OutputTokens)*20) / 1e6
 
-	q := fmt.Sprintf("SELECT provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, priced_cost_usd, reported_cost_usd, cost_source FROM events WHERE tenant = '%s' AND kind = 'model_call' ORDER BY ts", tenant)
-	var rows []string
-	WaitFor(t, 90*time.Second, "model_call rows in ClickHouse", func() (bool, string) {
-		o, err := c.SQL(q)
-		if err != nil {
-			return false, err.Error()
+	t.Run("tokens_and_cost", func(t *testing.T) {
+		q := fmt.Sprintf("SELECT provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, priced_cost_usd, reported_cost_usd, cost_source FROM events WHERE tenant = '%s' AND kind = 'model_call' ORDER BY ts", tenant)
+		var rows []string
+		WaitFor(t, 90*time.Second, "model_call rows in ClickHouse", func() (bool, string) {
+			o, err := c.SQL(q)
+			if err != nil {
+				return false, err.Error()
+			}
+			rows = nil
+			if o != "" {
+				rows = strings.Split(o, "\n")
+			}
+			return len(rows) >= calls, o
+		})
+		if len(rows) != calls {
+			t.Fatalf("%d model_call rows for %d model calls:\n%s", len(rows), calls, strings.Join(rows, "\n"))
 		}
-		rows = nil
-		if o != "" {
-			rows = strings.Split(o, "\n")
-		}
-		return len(rows) >= calls, o
-	})
-	if len(rows) != calls {
-		t.Fatalf("%d model_call rows for %d model calls:\n%s", len(rows), calls, strings.Join(rows, "\n"))
-	}
-	for _, r := range rows {
-		f := strings.Split(r, "\t")
-		if len(f) != 10 {
-			t.Fatalf("row %q", r)
-		}
-		if f[0] != "anthropic" || f[1] != "claude-opus-5-5" {
-			t.Errorf("provider/model %s/%s", f[0], f[1])
-		}
-		want := []int64{wantInput, usage.OutputTokens, usage.CacheReadTokens, usage.CacheWriteTokens}
-		for i, w := range want {
-			if got, _ := strconv.ParseInt(f[2+i], 10, 64); got != w {
-				t.Errorf("column %d = %s, want %d (row %q)", 2+i, f[2+i], w, r)
+		for _, r := range rows {
+			f := strings.Split(r, "\t")
+			if len(f) != 10 {
+				t.Fatalf("row %q", r)
+			}
+			if f[0] != "anthropic" || f[1] != "claude-opus-5-5" {
+				t.Errorf("provider/model %s/%s", f[0], f[1])
+			}
+			want := []int64{wantInput, usage.OutputTokens, usage.CacheReadTokens, usage.CacheWriteTokens}
+			for i, w := range want {
+				if got, _ := strconv.ParseInt(f[2+i], 10, 64); got != w {
+					t.Errorf("column %d = %s, want %d (row %q)", 2+i, f[2+i], w, r)
+				}
+			}
+			cost, _ := strconv.ParseFloat(f[6], 64)
+			priced, _ := strconv.ParseFloat(f[7], 64)
+			reported, _ := strconv.ParseFloat(f[8], 64)
+			if math.Abs(cost-wantCost) > 1e-12 || math.Abs(priced-wantCost) > 1e-12 || f[9] != "priced" {
+				t.Errorf("cost %v priced %v (%s), want %v", cost, priced, f[9], wantCost)
+			}
+			if reported <= 0 {
+				t.Errorf("Claude Code's own cost not kept: %v", reported)
 			}
 		}
-		cost, _ := strconv.ParseFloat(f[6], 64)
-		priced, _ := strconv.ParseFloat(f[7], 64)
-		reported, _ := strconv.ParseFloat(f[8], 64)
-		if math.Abs(cost-wantCost) > 1e-12 || math.Abs(priced-wantCost) > 1e-12 || f[9] != "priced" {
-			t.Errorf("cost %v priced %v (%s), want %v", cost, priced, f[9], wantCost)
-		}
-		if reported <= 0 {
-			t.Errorf("Claude Code's own cost not kept: %v", reported)
-		}
-	}
-	// The lake holds the same calls.
-	WaitFor(t, 60*time.Second, "model_call rows in the lake", func() (bool, string) {
-		evs, err := c.LakeEvents()
-		if err != nil {
-			return false, err.Error()
-		}
-		n, in := 0, uint64(0)
-		var cost float64
-		for _, e := range evs {
-			if e.Tenant == tenant && e.Kind == "model_call" {
-				n++
-				in += e.InputTokens
-				cost += e.CostUSD
+		// The lake holds the same calls.
+		WaitFor(t, 60*time.Second, "model_call rows in the lake", func() (bool, string) {
+			evs, err := c.LakeEvents()
+			if err != nil {
+				return false, err.Error()
 			}
-		}
-		ok := n == calls && in == uint64(wantInput)*uint64(calls) && math.Abs(cost-wantCost*float64(calls)) < 1e-9
-		return ok, fmt.Sprintf("%d rows, input %d, cost %v", n, in, cost)
+			n, in := 0, uint64(0)
+			var cost float64
+			for _, e := range evs {
+				if e.Tenant == tenant && e.Kind == "model_call" {
+					n++
+					in += e.InputTokens
+					cost += e.CostUSD
+				}
+			}
+			ok := n == calls && in == uint64(wantInput)*uint64(calls) && math.Abs(cost-wantCost*float64(calls)) < 1e-9
+			return ok, fmt.Sprintf("%d rows, input %d, cost %v", n, in, cost)
+		})
 	})
 	c.Stop()
-	// The prompt went through genai into warden.messages; with no
-	// promptcrypt in this pipeline it must have been discarded, not stored.
-	err = filepath.Walk(c.DataDir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
+	// The prompt went through genai into warden.messages; without
+	// promptcrypt sealing it before the exporter's persistent queue, the
+	// queue file would hold it in clear. Nothing on disk may hold it.
+	t.Run("prompt_not_on_disk", func(t *testing.T) {
+		err := filepath.Walk(c.DataDir, func(p string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err == nil && bytes.Contains(b, []byte(canary)) {
+				t.Errorf("prompt canary found on disk in %s (the pipeline in collector/config/embedded.yaml needs promptcrypt before the exporter's persistent queue)", p)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		b, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(b, []byte(canary)) {
-			t.Errorf("prompt canary found on disk in %s", p)
-		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
