@@ -112,6 +112,10 @@ func DefaultFieldList() []Field {
 		{Path: `attributes["warden.user_pseudonym"]`, Mode: ModeValue},
 		{Path: `attributes["warden.device_pseudonym"]`, Mode: ModeValue},
 		{Path: `attributes["warden.path_pseudonym"]`, Mode: ModePath, KeepStructure: true},
+		// File paths agents put on spans/events (Claude Code's tool span
+		// file_path, semconv file.path) name users and projects.
+		{Path: `attributes["file_path"]`, Mode: ModePath, KeepStructure: true},
+		{Path: `attributes["file.path"]`, Mode: ModePath, KeepStructure: true},
 	}
 	ids := []Field{
 		{Path: "user.id"}, {Path: "user.email", Mode: ModeEmail, KeepDomain: true}, {Path: "user.name"},
