@@ -264,7 +264,7 @@ func codeOf(k string) keyCode {
 		return kConversationID
 	case "gen_ai.conversation.id":
 		return kGenAIConversationID
-	case "thread_id", "thread.id.codex":
+	case "thread_id":
 		return kThreadID
 	case "service.name":
 		return kServiceName

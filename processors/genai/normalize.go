@@ -402,10 +402,10 @@ func semconvEventRole(name string) (string, string) {
 //     their kind.
 func (n *Normalizer) classifyLog(f *facts, v *view, ri *resInfo) {
 	if k := v.str(kWardenKind); k != "" {
+		// Already canonical (Warden endpoint, gateway, or a second pass):
+		// its facts, tokens and cost are the producer's; nothing is
+		// recomputed or overwritten.
 		f.kind = k
-		if k == schema.KindModelCall {
-			f.callStyle = styleSemconv
-		}
 		return
 	}
 	name := f.eventName
@@ -568,7 +568,9 @@ func (n *Normalizer) putCommon(attrs pcommon.Map, f *facts, v *view, ri *resInfo
 		attrs.PutStr(aEventName, f.eventName)
 	}
 	n.putIdentity(attrs, f, v, ri)
-	n.putKindFacts(attrs, f, v)
+	if !v.has[kWardenKind] {
+		n.putKindFacts(attrs, f, v)
+	}
 }
 
 func putIfMissing(attrs pcommon.Map, has bool, key, val string) {

@@ -460,3 +460,35 @@ func TestFactoryPipelines(t *testing.T) {
 		t.Errorf("bad prices file: %v", err)
 	}
 }
+
+// The gateway (and any Warden producer) sends model calls already
+// canonical: tokens, cost and identity pass through untouched.
+func TestCanonicalGatewayCallPassesThrough(t *testing.T) {
+	n := testNormalizer(t)
+	ld, lr := oneLog("warden-gateway", "", func(m pcommon.Map) {
+		m.PutStr("event.name", "warden.gateway.call")
+		m.PutStr(aKind, schema.KindModelCall)
+		m.PutStr(aSource, schema.SourceWardenGateway)
+		m.PutStr(aProvider, "anthropic")
+		m.PutStr(aModel, "claude-sonnet-4")
+		m.PutInt(aInputTokens, 160)
+		m.PutInt(aOutputTokens, 20)
+		m.PutInt(aCacheRead, 50)
+		m.PutDouble(aCostUSD, 0.123)
+		m.PutStr(aCostSource, schema.CostPriced)
+		m.PutStr(aUser, "raw-user")
+		m.PutEmptyBytes(aEventID).FromRaw(make([]byte, 16))
+	})
+	n.NormalizeLogs(ld)
+	m := lr.Attributes()
+	if get(m, aInputTokens).Int() != 160 || get(m, aOutputTokens).Int() != 20 || get(m, aCacheRead).Int() != 50 ||
+		get(m, aCostUSD).Double() != 0.123 || get(m, aCostSource).Str() != schema.CostPriced || get(m, aUser).Str() != "raw-user" {
+		t.Errorf("canonical record changed: %v", m.AsRaw())
+	}
+	if _, ok := m.Get(AttrProblem); ok {
+		t.Errorf("problem on a canonical record: %s", get(m, AttrProblem).Str())
+	}
+	if get(m, aTenant).Str() != "default" || get(m, aAgent).Str() != "warden-gateway" {
+		t.Errorf("missing facts not filled: tenant %q agent %q", get(m, aTenant).Str(), get(m, aAgent).Str())
+	}
+}
