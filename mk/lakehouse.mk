@@ -1,0 +1,11 @@
+# Lakehouse (schema, chDB, store extension, exporter).
+.PHONY: bench-lakehouse bench-lakehouse-go
+BENCH_TARGETS += bench-lakehouse bench-lakehouse-go
+
+# otelcol-warden on the peer-collector load beside peer configs a and c.
+bench-lakehouse:
+	./bench/lakehouse/run.sh $(BENCH_LAKEHOUSE_N)
+
+# The exporter path alone (map + encode + chDB + Parquet), CPU µs/record.
+bench-lakehouse-go:
+	$(GO) test -run '^$$' -bench 'ExporterLogs' -benchtime 60x -count 3 ./collector/lakehouseexporter
