@@ -110,6 +110,7 @@ type Engine struct {
 
 	evals, hits, misses, errs, reloads, reloadFails atomic.Uint64
 
+	started  atomic.Bool
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{}
@@ -168,8 +169,12 @@ func (e *Engine) source() string {
 	return "embedded default bundle"
 }
 
-// Start polls the bundle path for changes until Close.
+// Start polls the bundle path for changes until Close. Calling it again
+// does nothing.
 func (e *Engine) Start() {
+	if !e.started.CompareAndSwap(false, true) {
+		return
+	}
 	if e.opts.Path == "" || e.opts.ReloadInterval <= 0 {
 		close(e.done)
 		return
@@ -189,15 +194,10 @@ func (e *Engine) Start() {
 	}()
 }
 
-// Close stops polling.
+// Close stops polling (safe without Start, and more than once).
 func (e *Engine) Close() {
 	e.stopOnce.Do(func() { close(e.stop) })
-	select {
-	case <-e.done:
-	default:
-		if e.opts.Path == "" || e.opts.ReloadInterval <= 0 {
-			return // never started
-		}
+	if e.started.Load() {
 		<-e.done
 	}
 }

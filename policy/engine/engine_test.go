@@ -477,3 +477,19 @@ func TestAppendKeyMatchesDocumentKey(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseWithoutStartDoesNotHang(t *testing.T) {
+	dir := t.TempDir()
+	writeBundle(t, dir, nil)
+	e, err := New(context.Background(), Options{Path: dir, ReloadInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { e.Close(); e.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close without Start hung")
+	}
+}
