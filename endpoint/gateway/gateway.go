@@ -13,9 +13,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"io"
 	"mime"
 	"net"
@@ -212,6 +212,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		ev.LatencyMS = float64(g.o.Now().Sub(start).Microseconds()) / 1000
 		if g.o.Sink != nil {
+			// The client has its whole answer before the event is built
+			// (sealing the bodies costs time the client need not wait for).
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
 			g.o.Sink.Emit(ev)
 		}
 	}()
@@ -232,7 +237,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 	}
 	ev.Identity = id
 
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, g.cfg.MaxRequestBytes))
+	body, err := readBody(r, g.cfg.MaxRequestBytes)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -433,6 +438,20 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 		_ = g.o.Budgets.Settle(res, tokens, usd)
 	}
 	return werr2
+}
+
+// readBody reads the request body in one allocation when its length is
+// known (large prompts are the common case).
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	rd := http.MaxBytesReader(nil, r.Body, limit)
+	if n := r.ContentLength; n > 0 && n <= limit {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(rd)
 }
 
 func refusal(dec PolicyDecision) *wardenError {

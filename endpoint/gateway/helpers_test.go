@@ -25,7 +25,7 @@ func mustDeps(t *testing.T) (gateway.Detector, gateway.Decider) {
 	return det, pd
 }
 
-func mustYAML(t *testing.T, url string) []byte {
+func mustYAML(_ testing.TB, url string) []byte {
 	return []byte(fmt.Sprintf(`
 local_key: warden-local
 identity: {user: alice, device: laptop-1, department: engineering}
@@ -48,4 +48,16 @@ func TestExampleConfig(t *testing.T) {
 	if len(cfg.Budgets.Limits) != 3 || cfg.Review.Timeout.Minutes() != 5 {
 		t.Fatalf("%+v", cfg)
 	}
+}
+
+func mustDepsB(b *testing.B) (gateway.Detector, gateway.Decider) {
+	det, err := inspect.NewDLPDetector()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pd, err := gateway.NewPolicyDecider(context.Background(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return det, pd
 }

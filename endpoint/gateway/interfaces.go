@@ -21,8 +21,10 @@ type Finding struct {
 // Detector scans text for secrets and personal data.
 type Detector interface {
 	Scan(text string) []Finding
-	// NewStream starts an incremental scan of one response stream.
-	NewStream() StreamScanner
+	// NewStream starts an incremental scan of one response stream. Text
+	// that could still turn into a finding of one of blockTypes is held
+	// back (reported as not yet safe); other types are only counted.
+	NewStream(blockTypes []string) StreamScanner
 	// IsSecret tells credentials from personal data.
 	IsSecret(typ string) bool
 }

@@ -3,8 +3,8 @@ package gateway
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
+	json "github.com/goccy/go-json"
 	"io"
 	"net/http"
 	"strings"
@@ -83,7 +83,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 	if fl != nil {
 		fl.Flush()
 	}
-	ss := g.o.Detector.NewStream()
+	ss := g.o.Detector.NewStream(g.cfg.DLP.ResponseBlockTypes)
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
 	var held []heldEvent
 	var off, seq int64

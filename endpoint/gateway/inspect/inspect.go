@@ -38,18 +38,36 @@ func conv(fs []dlp.Finding) []gateway.Finding {
 func (d *DLPDetector) Scan(text string) []gateway.Finding { return conv(d.s.ScanString(text)) }
 
 // NewStream implements Detector.
-func (d *DLPDetector) NewStream() gateway.StreamScanner { return &windowStream{s: d.s} }
+func (d *DLPDetector) NewStream(blockTypes []string) gateway.StreamScanner {
+	w := &windowStream{s: d.s, block: map[string]bool{}}
+	for _, t := range blockTypes {
+		w.block[t] = true
+		if t == dlp.TypePrivateKey {
+			w.pem = true
+		} else {
+			// Token-like values are recognised only once whole: hold a
+			// tail long enough for any of them.
+			w.hold = streamHold
+		}
+	}
+	return w
+}
 
 // IsSecret implements Detector.
 func (d *DLPDetector) IsSecret(t string) bool { return dlp.IsSecret(t) }
 
 // windowStream scans a stream by rescanning a sliding window: the text
-// since the last safe offset plus a margin. The safe offset trails the end
-// by `hold` bytes (long enough for any token-like value), and stops at an
-// unterminated "-----BEGIN " so a PEM private key, which dlp recognises
-// only as a whole block, is never forwarded in part.
+// since the last safe offset plus a margin. Only what could still become a
+// blocking finding is held back: for private keys (which dlp recognises
+// only as a whole PEM block) everything from an unterminated "-----BEGIN "
+// (or a partial one at the very end), for other blocking types a tail of
+// `hold` bytes. Everything else is forwarded at once, so the first token
+// is not delayed when nothing suspicious is streaming.
 type windowStream struct {
 	s        *dlp.Scanner
+	block    map[string]bool
+	pem      bool
+	hold     int64
 	buf      []byte // text from base on
 	base     int64
 	safe     int64
@@ -76,13 +94,16 @@ func (w *windowStream) scan(final bool) []gateway.Finding {
 	var out []gateway.Finding
 	newSafe := end
 	if !final {
-		newSafe = max(end-streamHold, w.safe)
+		newSafe = max(end-w.hold, w.safe)
 	}
 	for _, f := range w.s.Scan(win) {
 		abs := from + int64(f.Start)
 		if !final && from+int64(f.End) >= end-4 {
-			// Touches the tail: it may still grow. Hold it back.
-			newSafe = min(newSafe, abs)
+			// Touches the tail: it may still grow. Report it later; hold
+			// it back only if it could be a blocking type.
+			if w.block[f.Type] {
+				newSafe = min(newSafe, abs)
+			}
 			continue
 		}
 		if w.reported[abs] {
@@ -94,7 +115,7 @@ func (w *windowStream) scan(final bool) []gateway.Finding {
 		w.reported[abs] = true
 		out = append(out, gateway.Finding{Type: f.Type, Start: int(abs), End: int(from + int64(f.End)), Confidence: f.Confidence.String()})
 	}
-	if !final {
+	if !final && w.pem {
 		// An open PEM header holds everything from it until its END line
 		// arrives (or the block would exceed dlp's maximum).
 		if i := lastIndex(w.buf, "-----BEGIN "); i >= 0 {

@@ -17,7 +17,7 @@ func TestStreamHoldsPEM(t *testing.T) {
 		"-----END RSA PRIVATE KEY-----\n"
 	text := "Sure, here is the server key you asked for:\n" + key + "Keep it safe."
 	begin := int64(strings.Index(text, "-----BEGIN"))
-	s := d.NewStream()
+	s := d.NewStream([]string{"private_key"})
 	var found bool
 	for i := 0; i < len(text); i += 16 {
 		fs, safe := s.Write(text[i:min(i+16, len(text))])
@@ -35,5 +35,22 @@ func TestStreamHoldsPEM(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("private key not found in the stream")
+	}
+}
+
+// TestStreamForwardsCleanTextAtOnce: with only private keys blocking, text
+// without a PEM header is safe as soon as it is written.
+func TestStreamForwardsCleanTextAtOnce(t *testing.T) {
+	d, _ := NewDLPDetector()
+	s := d.NewStream([]string{"private_key"})
+	if _, safe := s.Write("Hello there, "); safe != 13 {
+		t.Fatalf("safe %d, want 13", safe)
+	}
+	if _, safe := s.Write("key follows: ---"); safe != 13+13 {
+		t.Fatalf("safe %d: a partial PEM header must be held", safe)
+	}
+	s2 := d.NewStream([]string{"private_key", "aws_access_key_id"})
+	if _, safe := s2.Write("Hello there, "); safe != 0 {
+		t.Fatalf("with token types blocking a tail is held, safe %d", safe)
 	}
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Gateway benchmark: the Warden gateway vs a direct call vs the Portkey
+# gateway (npm @portkey-ai/gateway, pinned), same stub upstream
+# (internal/stubmodel), same driver, same run. Gateways are pinned to CPU 1
+# (Warden with GOMAXPROCS=1), driver and stub to CPU 0.
+#
+#   bench/gateway/run.sh            # N=500 latency samples per target
+#   N=2000 DURATION=10s bench/gateway/run.sh
+set -euo pipefail
+PORTKEY_VERSION=1.15.2
+N=${N:-500}
+DURATION=${DURATION:-5s}
+CONC=${CONC:-16}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=${BENCH_WORK:-/tmp/warden-bench-gateway}
+mkdir -p "$work"
+cd "$root"
+go build -o "$work/warden" ./cmd/warden
+go build -o "$work/stubmodel" ./internal/stubmodel/cmd/stubmodel
+go build -o "$work/driver" ./bench/gateway/driver
+# @hono/node-server is held at 1.14.2: newer ones make Portkey fail every
+# stream with "TypeError: immutable" (Portkey-AI/gateway#1389, #1550).
+mkdir -p "$work/portkey"
+cat >"$work/portkey/package.json" <<JSON
+{"name": "warden-bench-portkey", "private": true,
+ "dependencies": {"@portkey-ai/gateway": "$PORTKEY_VERSION"},
+ "overrides": {"@hono/node-server": "1.14.2"}}
+JSON
+(cd "$work/portkey" && npm install --no-audit --no-fund >/dev/null 2>&1)
+# Portkey 1.15.2 also fails every *stream* on Node 20 the same way: it adds
+# headers to the upstream fetch Response (immutable). Apply the fix its
+# maintainers were offered (Portkey-AI/gateway#1551: copy the mapped
+# response into a new Response first) to the built file, so streams work.
+pk="$work/portkey/node_modules/@portkey-ai/gateway/build/start-server.js"
+if grep -q 'return r?(i=t,c=s):' "$pk"; then
+  sed -i 's/return r?(i=t,c=s):/return r?(i=new Response(t.body,{status:t.status,statusText:t.statusText,headers:new Headers(t.headers)}),c=s):/' "$pk"
+fi
+grep -q 'i=new Response(t.body' "$pk" || { echo "run.sh: could not apply the Portkey stream fix" >&2; exit 1; }
+rm -rf "$work/keys" && "$work/warden" keys init --dir "$work/keys" --tenant default >/dev/null
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+taskset -c 0 "$work/stubmodel" -addr 127.0.0.1:0 -discard-bodies -text "Here is a short summary of the report." >"$work/stub.url" &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$work/stub.url" ] && break; sleep 0.1; done
+stub=$(head -1 "$work/stub.url")
+otlp_port=$(free_port)
+taskset -c 0 "$work/driver" -mode otlpsink -stub "127.0.0.1:$otlp_port" >/dev/null &
+pids+=($!)
+
+wport=$(free_port)
+cat >"$work/gateway.yaml" <<YAML
+listen: 127.0.0.1:$wport
+local_key: warden-local
+identity: {user: bench, device: bench-host, department: engineering}
+providers:
+  openai: {base_url: "$stub", api_key: sk-bench}
+dlp: {restore_responses: true}
+telemetry: {otlp_endpoint: "http://127.0.0.1:$otlp_port", keys_dir: "$work/keys"}
+YAML
+GOMAXPROCS=1 taskset -c 1 "$work/warden" gateway --config "$work/gateway.yaml" 2>"$work/warden.log" &
+pids+=($!)
+pport=$(free_port)
+(cd "$work/portkey" && NODE_ENV=production taskset -c 1 node node_modules/@portkey-ai/gateway/build/start-server.js --port="$pport" --headless >"$work/portkey.log" 2>&1) &
+pids+=($!)
+for _ in $(seq 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$wport/" && curl -s -o /dev/null "http://127.0.0.1:$pport/" && break
+  sleep 0.1
+done
+targets="direct=$stub,warden=http://127.0.0.1:$wport,portkey=http://127.0.0.1:$pport"
+echo "# $(date -u +%FT%TZ) $(nproc) CPUs, $(go version | cut -d' ' -f3), node $(node --version), portkey $PORTKEY_VERSION"
+echo "## 100 KB prompt (one SSN: Warden redacts it), non-streamed, N=$N interleaved"
+taskset -c 0 "$work/driver" -mode latency -targets "$targets" -stub "$stub" -n "$N" -size 102400
+echo "## TTFT, streamed, 100 KB prompt, N=$N interleaved"
+taskset -c 0 "$work/driver" -mode ttft -targets "$targets" -stub "$stub" -n "$N" -size 102400
+echo "## throughput, gateway on one core, c=$CONC, 1 KB prompt"
+taskset -c 0 "$work/driver" -mode throughput -targets "$targets" -stub "$stub" -c "$CONC" -d "$DURATION" -size 1024 -pii=false
+echo "## throughput, gateway on one core, c=$CONC, 100 KB prompt"
+taskset -c 0 "$work/driver" -mode throughput -targets "$targets" -stub "$stub" -c "$CONC" -d "$DURATION" -size 102400

@@ -1,0 +1,57 @@
+package gateway_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/wardenhq/warden/endpoint/gateway"
+	"github.com/wardenhq/warden/internal/stubmodel"
+)
+
+func prompt100KB(pii bool) string {
+	var b strings.Builder
+	w := strings.Fields("the quarterly report shows revenue growth in the north region while costs in logistics rose because of fuel prices")
+	for i := 0; b.Len() < 100<<10; i++ {
+		b.WriteString(w[i%len(w)])
+		b.WriteByte(' ')
+		if pii && i == 5000 {
+			b.WriteString("Employee SSN 536-22-8817 on file. ")
+		}
+	}
+	return b.String()
+}
+
+// BenchmarkGatewayChat100KB: one non-streamed Chat Completions call with a
+// 100 KB prompt through the whole pipeline (DLP, policy, redaction) to an
+// in-process stub; the cost of the stub and client is in it too.
+func BenchmarkGatewayChat100KB(b *testing.B) {
+	stub, _ := stubmodel.New(stubmodel.Options{DiscardBodies: true})
+	defer stub.Close()
+	cfg, err := gateway.ParseConfig(mustYAML(nil, stub.URL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	det, dec := mustDepsB(b)
+	gw, _ := gateway.New(cfg, gateway.Options{Detector: det, Decider: dec})
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	body, _ := json.Marshal(map[string]any{"model": "gpt-5.1", "max_tokens": 256,
+		"messages": []any{map[string]any{"role": "user", "content": prompt100KB(true)}}})
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for b.Loop() {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer warden-local")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatal(err, resp.StatusCode)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
