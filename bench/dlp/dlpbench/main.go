@@ -256,6 +256,7 @@ func score(args []string) error {
 	type span struct {
 		file       string
 		start, end int
+		typ        string // "" for gitleaks (it has its own rule ids)
 	}
 	var glSpans []span
 	for _, f := range gl {
@@ -271,26 +272,29 @@ func score(args []string) error {
 			if i < 0 {
 				break
 			}
-			glSpans = append(glSpans, span{name, off + i, off + i + len(f.Secret)})
+			glSpans = append(glSpans, span{name, off + i, off + i + len(f.Secret), ""})
 			found = true
 			off += i + len(f.Secret)
 			break
 		}
 		if !found {
-			glSpans = append(glSpans, span{name, -1, -1})
+			glSpans = append(glSpans, span{name, -1, -1, ""})
 		}
 	}
 	s, _ := dlp.New()
 	var ours []span
 	for i, n := range names {
 		for _, f := range s.Scan(data[i]) {
-			ours = append(ours, span{n, f.Start, f.End})
+			ours = append(ours, span{n, f.Start, f.End, f.Type})
 		}
 	}
 	eval := func(name string, pred []span, secretsOnly bool) {
 		covered := map[[3]int]bool{}
 		tp, fp := 0, 0
 		for _, p := range pred {
+			if secretsOnly && p.typ != "" && !dlp.IsSecret(p.typ) {
+				continue // our PII findings are not claims about secrets
+			}
 			hit := false
 			for li, l := range labels[p.file] {
 				if secretsOnly && !dlp.IsSecret(l.Type) {
