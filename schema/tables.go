@@ -94,6 +94,10 @@ var (
 		Name:        "events",
 		Row:         reflect.TypeOf(Event{}),
 		PartitionBy: "toYYYYMM(ts)",
+		// kind before ts: cost (kind = model_call) and compliance (kind IN
+		// file_access, net_connect, policy_violation...) read contiguous
+		// ranges of one tenant's kind over time.
+		OrderBy: "(tenant, kind, ts)",
 		TTLColumn:   "ts",
 		Indexes: []string{
 			"idx_event_id event_id TYPE bloom_filter(0.01) GRANULARITY 4",

@@ -1,0 +1,22 @@
+package lakehouseexporter
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	c := createDefaultConfig().(*Config)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.BlockCacheSize = 0
+	c.DefaultTenant = ""
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "block_cache_size") || !strings.Contains(err.Error(), "default_tenant") {
+		t.Fatalf("got %v", err)
+	}
+	if !c.QueueConfig.HasValue() || !c.QueueConfig.Get().Batch.HasValue() {
+		t.Fatal("default config must batch inside the sending queue")
+	}
+}
