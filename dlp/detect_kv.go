@@ -33,11 +33,27 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 	if i < n && text[i] == ']' {
 		i++
 	}
+	// XML element: <password>value</password>
+	if i < n && text[i] == '>' && elementKey(text, ks) {
+		i++
+		vs = i
+		for i < n && i-vs <= 256 && text[i] != '<' && text[i] != '\n' {
+			i++
+		}
+		// Only a real element: the value is followed by its closing tag.
+		if i+1 >= n || text[i] != '<' || text[i+1] != '/' || i == vs || i-vs > 256 {
+			return 0, 0, false
+		}
+		return vs, i, true
+	}
 	sp := i
 	for i < n && i-sp < 16 && (text[i] == ' ' || text[i] == '\t') {
 		i++
 	}
 	switch {
+	case bytes.HasPrefix(text[i:], []byte("value=")) && i > sp:
+		// .NET appSettings: <add key="DB_PASSWORD" value="..."/>
+		i += len("value=")
 	case i+1 < n && text[i] == ':' && text[i+1] == '=':
 		i += 2
 	case i+1 < n && text[i] == '=' && text[i+1] == '>':
@@ -116,6 +132,15 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 		return 0, 0, false
 	}
 	return vs, ve, ve > vs
+}
+
+// elementKey: the key is an XML element name ("<password>").
+func elementKey(text []byte, ks int) bool {
+	a := ks
+	for a > 0 && ks-a < 64 && (class[text[a-1]]&cIdent != 0 || text[a-1] == ':') {
+		a--
+	}
+	return a > 0 && text[a-1] == '<'
 }
 
 // cellKey: the key sits in a table cell ("| password | value |").
@@ -382,7 +407,14 @@ func detURI(st *state, text []byte, s int) {
 	}
 	i := s + 3
 	end := i
+	inPath := false
 	for end < len(text) && end-i < 1024 && uriChar(text[end]) {
+		c := text[end]
+		if c == '/' || c == '?' {
+			inPath = true
+		} else if c == ',' && inPath {
+			break // a CSV or prose comma after the path; hosts lists only use commas before it
+		}
 		end++
 	}
 	for end > i && bytes.IndexByte([]byte(".,;:)!?]"), text[end-1]) >= 0 {

@@ -37,7 +37,12 @@ func numEndOK(text []byte, e int) bool {
 	if isAlnum(c) || c == '_' {
 		return false
 	}
-	if (c == '-' || c == '.' || c == '/' || c == ':' || c == ',') && e+1 < len(text) && isDigit(text[e+1]) {
+	if (c == '-' || c == '.' || c == '/' || c == ':') && e+1 < len(text) && isDigit(text[e+1]) {
+		return false
+	}
+	// ",123" followed by a non-digit is a thousands group of the same
+	// number; ",4111..." is the next CSV field.
+	if c == ',' && digitsAt(text, e+1, 3) && (e+4 >= len(text) || !isDigit(text[e+4])) {
 		return false
 	}
 	return true
@@ -88,8 +93,11 @@ func detNumber(st *state, text []byte, i int) {
 			detPhoneIntl(st, text, i-1)
 			return
 		}
-		if (p == '.' || p == '-' || p == ':' || p == '/' || p == '_' || p == ',' || p == '$' || p == '#') && i > 1 && isAlnum(text[i-2]) {
-			return // inside a version, date, time, path or amount
+		if (p == '.' || p == '-' || p == ':' || p == '/' || p == '_' || p == '$' || p == '#') && i > 1 && isAlnum(text[i-2]) {
+			return // inside a version, date, time, path or identifier
+		}
+		if p == ',' && i > 1 && isDigit(text[i-2]) && digitsAt(text, i, 3) && (i+3 >= len(text) || !isDigit(text[i+3])) {
+			return // thousands separator; "Smith,4111..." in a CSV row is a new field
 		}
 	}
 	detSSN(st, text, i)

@@ -79,6 +79,10 @@ func TestDetectorsPositive(t *testing.T) {
 		{"google", "key=AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", []span{{TypeGoogleAPIKey, "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"}}},
 		{"gitlab", "glpat-Ab3De5Gh7Jk9Mn1Pq3St", []span{{TypeGitLabToken, "glpat-Ab3De5Gh7Jk9Mn1Pq3St"}}},
 		{"openai legacy", "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", []span{{TypeOpenAIAPIKey, "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"}}},
+		{"xml element", "<server><password>Tr0ub4dor3x</password></server>", []span{{TypeGenericPassword, "Tr0ub4dor3x"}}},
+		{"dotnet appSettings", `<add key="DB_PASSWORD" value="Tr0ub4dor3x"/>`, []span{{TypeGenericPassword, "Tr0ub4dor3x"}}},
+		{"csv fields", "7,Jane Roe,123-45-6789,4111111111111111,trial", []span{{TypeUSSSN, "123-45-6789"}, {TypeCreditCard, "4111111111111111"}}},
+		{"uri ends at csv comma", "1,mongodb://u:S3cretPa55@h1:27017,h2:27017/db?w=majority,active", []span{{TypeDBConnectionString, "mongodb://u:S3cretPa55@h1:27017,h2:27017/db?w=majority"}}},
 		{"anthropic", "x-api-key: sk-ant-api03-" + strings.Repeat("Ab3_De5-Gh7", 9) + "AA", []span{{TypeAnthropicAPIKey, "sk-ant-api03-" + strings.Repeat("Ab3_De5-Gh7", 9) + "AA"}}},
 	}
 	for _, c := range cases {
@@ -123,6 +127,8 @@ func TestDetectorsNegative(t *testing.T) {
 		"-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----",
 		"[REDACTED_EMAIL_1] and [REDACTED_US_SSN_2]",
 		"phone 123-456-7890", // NANP area cannot start with 1
+		"total 1,234,567,890,123 units",
+		`{"DB_PASSWORD": "<password>", "k": "v"}`,
 	} {
 		if got := spans(s, text); len(got) != 0 {
 			t.Errorf("%q: want no findings, got %v", text, got)

@@ -78,7 +78,7 @@ type item struct {
 	lbl string
 }
 
-var kinds = []string{"env", "yaml", "json", "jsonmin", "tool_result", "prompt", "shell", "python", "javascript", "log", "table", "http"}
+var kinds = []string{"env", "yaml", "json", "jsonmin", "tool_result", "prompt", "shell", "python", "javascript", "log", "table", "http", "xml", "toml", "csv", "chat"}
 
 // Generate returns n documents for seed.
 func Generate(seed uint64, n int, o Options) []Doc {

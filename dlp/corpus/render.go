@@ -143,6 +143,14 @@ func render(b *builder, g gen, kind string, items []item, filler int) {
 			b.t(" | " + g.pick("prod", "staging", "n/a") + " |\n")
 		case "http":
 			renderHTTP(b, g, it)
+		case "xml":
+			renderXML(b, g, it)
+		case "toml":
+			renderTOML(b, g, it)
+		case "csv":
+			renderCSV(b, g, it)
+		case "chat":
+			renderChat(b, g, it)
 		}
 	}
 	fill()
@@ -377,4 +385,88 @@ func renderHTTP(b *builder, g gen, it item) {
 		b.v(it.typ, it.val)
 		b.t("\n")
 	}
+}
+
+func xmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
+
+// renderXML: Maven settings.xml / .NET config style, as elements or
+// attributes.
+func renderXML(b *builder, g gen, it item) {
+	tag := camel(it.key)
+	if it.typ != "" && strings.ContainsAny(it.val, "&<>\"") {
+		// Escaped values would not be the literal secret; keep this draw
+		// as an element with a plain value instead.
+		tag = camel(it.key)
+	}
+	if it.pem != nil || g.chance(0.6) {
+		b.t(g.pick("  ", "    ", "") + "<" + tag + ">")
+		b.v(it.typ, it.val)
+		b.t("</" + tag + ">\n")
+		return
+	}
+	b.t(`  <add key="` + it.key + `" value="`)
+	b.v(it.typ, it.val)
+	b.t(`"/>` + "\n")
+}
+
+func renderTOML(b *builder, g gen, it item) {
+	if g.chance(0.3) {
+		b.t("[" + g.pick("database", "server", "auth", "tool.agent") + "]\n")
+	}
+	k := strings.ToLower(strings.ReplaceAll(it.key, "-", "_"))
+	if it.pem != nil {
+		b.t(k + ` = """` + "\n")
+		b.v(it.typ, it.val)
+		b.t("\n\"\"\"\n")
+		return
+	}
+	q := g.pick(`"`, "'")
+	b.t(k + " = " + q)
+	if q == `"` {
+		b.v(it.typ, jsonEscape(it.val))
+	} else {
+		b.v(it.typ, it.val)
+	}
+	b.t(q + "\n")
+}
+
+// renderCSV: a customer export. Keyless values sit in their own column;
+// values that need a key to be recognised carry it in the cell.
+func renderCSV(b *builder, g gen, it item) {
+	name := strings.ToUpper(firstNames[g.n(len(firstNames))][:1]) + firstNames[g.n(len(firstNames))][1:] + " " + strings.ToUpper(lastNames[g.n(len(lastNames))][:1]) + lastNames[g.n(len(lastNames))][1:]
+	b.t(fmt.Sprintf("%d,%s,", 1000+g.n(9000), name))
+	switch {
+	case it.pem != nil:
+		b.t(`"`)
+		b.v(it.typ, strings.ReplaceAll(it.val, "\n", `\n`))
+		b.t(`"`)
+	case it.typ == "generic_password" || it.typ == "aws_secret_access_key" || it.typ == "":
+		b.t(`"` + it.key + "=")
+		b.v(it.typ, it.val)
+		b.t(`"`)
+	default:
+		b.v(it.typ, it.val)
+	}
+	b.t("," + g.pick("active", "churned", "trial") + "\n")
+}
+
+// renderChat: a transcript where the user pastes snippets in code fences.
+func renderChat(b *builder, g gen, it item) {
+	b.t(g.pick("User: ", "**user**: ", "Human: "))
+	switch g.n(3) {
+	case 0:
+		b.t(g.pick("here's my .env, what's wrong?", "config below", "this fails on CI:") + "\n```\n")
+		renderEnv(b, g, it)
+		b.t("```\n")
+	case 1:
+		b.t(g.pick("the tool returned", "got this back") + ":\n```json\n{\"" + it.key + "\": \"")
+		b.v(it.typ, jsonEscape(it.val))
+		b.t("\"}\n```\n")
+	default:
+		renderProse(b, g, it)
+		b.t("\n")
+	}
+	b.t(g.pick("Assistant: ", "**assistant**: ") + g.sentence() + "\n")
 }
