@@ -42,12 +42,16 @@ func (n *Normalizer) appendMessage(msgs pcommon.Slice, role, part, text string, 
 }
 
 // moveContent moves every content attribute of attrs into msgs, in
-// attribute order, and removes it from attrs.
-func (n *Normalizer) moveContent(attrs pcommon.Map, msgs pcommon.Slice, p *problems) {
+// attribute order, and removes it from attrs. eventName disambiguates the
+// generic `body` key (Claude Code's api_request_body / api_response_body).
+func (n *Normalizer) moveContent(attrs pcommon.Map, msgs pcommon.Slice, p *problems, eventName string) {
 	attrs.RemoveIf(func(k string, val pcommon.Value) bool {
 		c := codeOf(k)
 		if !isContent(c) {
 			return false
+		}
+		if c == kRequestBody && strings.HasSuffix(eventName, "response_body") {
+			c = kResponseBody
 		}
 		spec := specOf(c)
 		text := contentText(val)

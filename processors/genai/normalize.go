@@ -307,7 +307,7 @@ func (n *Normalizer) normalizeLog(lr plog.LogRecord, scope string, idx int, ri *
 			body.SetStr("")
 		}
 		if v.contentN > 0 {
-			n.moveContent(attrs, msgs, &p)
+			n.moveContent(attrs, msgs, &p, name)
 		}
 	}
 

@@ -113,10 +113,10 @@ func (n *Normalizer) normalizeSpan(sp ptrace.Span, scope string, idx int, ri *re
 			ri.argsPending = false
 		}
 		if v.contentN > 0 {
-			n.moveContent(attrs, msgs, &p)
+			n.moveContent(attrs, msgs, &p, sp.Name())
 		}
 		for e := 0; e < events.Len(); e++ {
-			n.moveContent(events.At(e).Attributes(), msgs, &p)
+			n.moveContent(events.At(e).Attributes(), msgs, &p, events.At(e).Name())
 		}
 	}
 	if !haveID {

@@ -492,3 +492,33 @@ func TestCanonicalGatewayCallPassesThrough(t *testing.T) {
 		t.Errorf("missing facts not filled: tenant %q agent %q", get(m, aTenant).Str(), get(m, aAgent).Str())
 	}
 }
+
+// Claude Code with OTEL_LOG_RAW_API_BODIES=1 logs the whole request and
+// response JSON in attribute `body` of api_request_body / api_response_body
+// (observed with 2.1.330).
+func TestClaudeRawBodies(t *testing.T) {
+	n := testNormalizer(t)
+	for _, c := range []struct{ event, role, part string }{
+		{"api_request_body", "user", schema.PartPrompt},
+		{"api_response_body", "assistant", schema.PartResponse},
+	} {
+		ld, lr := oneLog("claude-code", "claude_code."+c.event, func(m pcommon.Map) {
+			m.PutStr("event.name", c.event)
+			m.PutStr("body", `{"model":"claude-opus-5-5","messages":[{"role":"user","content":"RAWCANARY"}]}`)
+			m.PutInt("body_length", 80)
+		})
+		n.NormalizeLogs(ld)
+		m := lr.Attributes()
+		if _, ok := m.Get("body"); ok {
+			t.Errorf("%s: body left in place", c.event)
+		}
+		msgs := get(m, schema.AttrMessages).Slice()
+		if msgs.Len() != 1 || get(msgs.At(0).Map(), "role").Str() != c.role || get(msgs.At(0).Map(), "part").Str() != c.part ||
+			!strings.Contains(get(msgs.At(0).Map(), "text").Str(), "RAWCANARY") {
+			t.Errorf("%s: messages %v", c.event, msgs.AsRaw())
+		}
+		if get(m, aKind).Str() != schema.KindOther || get(m, aEventName).Str() != "claude_code."+c.event {
+			t.Errorf("%s: kind %s name %s", c.event, get(m, aKind).Str(), get(m, aEventName).Str())
+		}
+	}
+}
