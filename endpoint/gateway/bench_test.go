@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardenhq/warden/endpoint/gateway"
 	"github.com/wardenhq/warden/internal/stubmodel"
@@ -53,5 +55,54 @@ func BenchmarkGatewayChat100KB(b *testing.B) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+}
+
+// BenchmarkGatewayStreamTTFT100KB: time to the first content delta of a
+// streamed Chat Completions call with a 100 KB prompt.
+func BenchmarkGatewayStreamTTFT100KB(b *testing.B) {
+	stub, _ := stubmodel.New(stubmodel.Options{DiscardBodies: true, Text: "Here is a short summary of the report."})
+	defer stub.Close()
+	cfg, err := gateway.ParseConfig(mustYAML(nil, stub.URL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	det, dec := mustDepsB(b)
+	gw, _ := gateway.New(cfg, gateway.Options{Detector: det, Decider: dec})
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	body, _ := json.Marshal(map[string]any{"model": "gpt-5.1", "max_tokens": 256, "stream": true,
+		"messages": []any{map[string]any{"role": "user", "content": prompt100KB(true)}}})
+	for _, target := range []string{"direct", "gateway"} {
+		b.Run(target, func(b *testing.B) {
+			u := srv.URL
+			if target == "direct" {
+				u = stub.URL
+			}
+			var total time.Duration
+			for b.Loop() {
+				req, _ := http.NewRequest("POST", u+"/v1/chat/completions", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer warden-local")
+				start := time.Now()
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil || resp.StatusCode != 200 {
+					b.Fatal(err)
+				}
+				br := bufio.NewReader(resp.Body)
+				for {
+					l, err := br.ReadString('\n')
+					if strings.Contains(l, `"content":"H`) {
+						total += time.Since(start)
+						break
+					}
+					if err != nil {
+						b.Fatal("no content")
+					}
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			b.ReportMetric(float64(total.Microseconds())/float64(b.N), "ttft-µs")
+		})
 	}
 }
