@@ -40,6 +40,11 @@ var canaries = map[string]string{
 // privacyCollectorBin: a collector with genai, fieldhash, promptcrypt, the
 // keyring and the lakehouse exporter: $WARDEN_E2E_COLLECTOR, bin/otelcol-warden
 // when it has them, else otelcol-warden built from the tree.
+// control is sent in clear on purpose (a plain attribute): with no codecs
+// it must be found in the lake and in the ClickHouse data directory, which
+// proves the scan would see a leaked canary.
+const control = "CONTROL-VISIBLE-9e1b"
+
 func privacyCollectorBin(t *testing.T) string {
 	if p := os.Getenv("WARDEN_E2E_COLLECTOR"); p != "" {
 		return p
@@ -159,8 +164,8 @@ func canaryRun(t *testing.T, noCodecs bool) {
 	emit(l, now.Add(2*time.Millisecond), "claude_code.tool_result", append(who, attribute.String("event.name", "tool_result"), attribute.String("tool_name", "Read"),
 		attribute.String("tool_input", `{"file_path":"`+path+`"}`), attribute.String("tool_output", canaries["tool output"]))...)
 	emit(l, now.Add(3*time.Millisecond), "", attribute.String("event.name", "warden.file_access"), attribute.String("warden.kind", "file_access"),
-		attribute.String("warden.source", "warden_endpoint"), attribute.String("warden.user_pseudonym", canaries["user id"]),
-		attribute.String("warden.device_pseudonym", canaries["device id"]), attribute.String("warden.path_pseudonym", path), attribute.String("warden.access_mode", "read"))
+		attribute.String("warden.source", "warden_endpoint"), attribute.String("warden.user_pseudonym", email), // genai's choice for the agent records (user.email first)
+		attribute.String("warden.device_pseudonym", canaries["device id"]), attribute.String("warden.path_pseudonym", path), attribute.String("warden.access_mode", "read"), attribute.String("note", control))
 	if err := lp.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -246,8 +251,9 @@ func canaryRun(t *testing.T, noCodecs bool) {
 	// Stop (everything flushed), then scan every byte written.
 	c.Stop()
 	var files, scanned int
+	controlIn := map[string]bool{}
 	err = filepath.WalkDir(c.DataDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || !d.Type().IsRegular() { // directories, symlinks (their targets are walked too)
 			return err
 		}
 		b, err := os.ReadFile(p)
@@ -256,6 +262,10 @@ func canaryRun(t *testing.T, noCodecs bool) {
 		}
 		files++
 		scanned += len(b)
+		if bytes.Contains(b, []byte(control)) {
+			rel, _ := filepath.Rel(c.DataDir, p)
+			controlIn[strings.SplitN(rel, string(filepath.Separator), 2)[0]] = true
+		}
 		for kind, cn := range canaries {
 			if bytes.Contains(b, []byte(cn)) || bytes.Contains(bytes.ToLower(b), bytes.ToLower([]byte(cn))) {
 				t.Errorf("canary %s (%q) found in %s", kind, cn, p)
@@ -274,7 +284,10 @@ func canaryRun(t *testing.T, noCodecs bool) {
 	if files < 5 || scanned == 0 {
 		t.Fatalf("scanned only %d files (%d bytes): nothing was written?", files, scanned)
 	}
-	t.Logf("scanned %d files, %d bytes: no canary", files, scanned)
+	if noCodecs && (!controlIn["lake"] || !controlIn["clickhouse"]) {
+		t.Fatalf("the clear control value was not found in both stores (found in %v): the scan cannot be trusted", controlIn)
+	}
+	t.Logf("scanned %d files, %d bytes: no canary; clear control value found in %v", files, scanned, controlIn)
 }
 
 func readCanaryLake(dataDir string) ([]canaryLakeEvent, error) {
