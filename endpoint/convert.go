@@ -1,0 +1,354 @@
+package endpoint
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/elastic/go-seccomp-bpf/arch"
+	"golang.org/x/sys/unix"
+
+	"github.com/wardenhq/warden/endpoint/ebpf"
+	"github.com/wardenhq/warden/endpoint/sandbox"
+	"github.com/wardenhq/warden/schema"
+)
+
+// Pseudonymizer is the narrow part of vault.Pseudonymizer the endpoint
+// needs: keyed, versioned pseudonyms of paths and identifiers.
+type Pseudonymizer interface {
+	Path(s string, keepStructure bool) string
+	Value(s string) string
+}
+
+var sysNames = func() map[uint32]string {
+	m := map[uint32]string{}
+	for name, nr := range arch.X86_64.SyscallNames {
+		m[uint32(nr)] = name
+	}
+	return m
+}()
+
+func sysNr(name string) uint32 { return uint32(arch.X86_64.SyscallNames[name]) }
+
+// pathArgs are the syscalls whose path argument identifies a file to
+// report, with the index of that argument.
+var pathArgs = map[string]int{
+	"open": 0, "openat": 1, "openat2": 1, "creat": 0,
+	"execve": 0, "execveat": 1,
+	"mkdir": 0, "mkdirat": 1, "unlink": 0, "unlinkat": 1, "rmdir": 0,
+	"rename": 0, "renameat": 1, "renameat2": 1, "link": 0, "linkat": 1,
+	"symlink": 1, "truncate": 0, "chmod": 0, "fchmodat": 1, "chown": 0, "fchownat": 1,
+	"mknod": 0, "mknodat": 1,
+}
+
+var openCalls = map[string]bool{"open": true, "openat": true, "openat2": true, "creat": true}
+
+// WatchList is the syscall watch map loaded into the eBPF programs: opens
+// always, the seccomp-denied calls and the other escape-relevant calls when
+// they fail.
+func WatchList() map[uint32]uint32 {
+	w := map[uint32]uint32{}
+	for name, idx := range pathArgs {
+		f := uint32(ebpf.WatchFail)
+		if openCalls[name] {
+			f = ebpf.WatchAlways
+		}
+		if idx == 0 {
+			f |= ebpf.WatchPath0
+		} else {
+			f |= ebpf.WatchPath1
+		}
+		w[sysNr(name)] = f
+	}
+	for _, name := range sandbox.DeniedSyscalls {
+		w[sysNr(name)] = ebpf.WatchFail
+	}
+	for _, name := range []string{"socket", "clone", "kill", "tkill", "tgkill", "pidfd_send_signal",
+		"connect", "setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "setgroups", "ioctl", "capset"} {
+		w[sysNr(name)] = ebpf.WatchFail
+	}
+	return w
+}
+
+// converter turns kernel events into endpoint events.
+type converter struct {
+	base   Event // identity fields copied into every event
+	pseudo Pseudonymizer
+	hashes *hashCache
+	cgid   uint64
+}
+
+func (c *converter) event(name string, k ebpf.Event) Event {
+	ev := newEvent(name, k.Time)
+	ev.Agent, ev.AgentVersion, ev.SessionID = c.base.Agent, c.base.AgentVersion, c.base.SessionID
+	ev.UserPseudonym, ev.DevicePseudonym = c.base.UserPseudonym, c.base.DevicePseudonym
+	ev.Attrs[schema.EndpointAttrPID] = int64(k.PID)
+	ev.Attrs[schema.EndpointAttrComm] = k.Comm
+	ev.Attrs[schema.EndpointAttrCgroupID] = int64(c.cgid)
+	return ev
+}
+
+// violation derives the policy_violation event that accompanies a denial.
+func violation(ev Event, rule, detail string) Event {
+	v := ev
+	v.Name, v.Kind = schema.EndpointEventPolicyViolation, schema.KindPolicyViolation
+	v.Denied = true
+	v.RuleIDs = []string{rule}
+	v.Attrs = make(map[string]any, len(ev.Attrs)+1)
+	for k, x := range ev.Attrs {
+		v.Attrs[k] = x
+	}
+	v.Attrs[schema.EndpointAttrDetail] = detail
+	return v
+}
+
+// Convert returns the endpoint events for one kernel event (zero, one, or
+// an event plus its policy_violation).
+func (c *converter) Convert(k ebpf.Event) []Event {
+	switch k.Type {
+	case ebpf.TypeExec:
+		ev := c.event(schema.EndpointEventExec, k)
+		ev.AccessMode = schema.AccessExec
+		ev.PathPseudonym = c.pseudo.Path(k.Path, true)
+		if st, err := os.Stat(k.Path); err == nil && st.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
+			// no_new_privs already stripped the privilege; the attempt
+			// still counts.
+			return []Event{ev, violation(ev, schema.EndpointRuleFSExec, "set-id binary executed without privilege (no_new_privs)")}
+		}
+		return []Event{ev}
+	case ebpf.TypeNet:
+		ev := c.event(schema.EndpointEventNetConnect, k)
+		ev.DestHost = k.Addr.String()
+		ev.DestPort = k.Port
+		ev.Denied = k.Ret == 0
+		fam := "ipv4"
+		if k.Nr == ebpf.HookConnect6 || k.Nr == ebpf.HookSendmsg6 {
+			fam = "ipv6"
+		}
+		ev.Attrs[schema.EndpointAttrFamily] = fam
+		ev.Attrs[schema.EndpointAttrProtocol] = protoName(k.Proto)
+		if !ev.Denied {
+			return []Event{ev}
+		}
+		rule := schema.EndpointRuleNetEgress
+		if k.Port == 53 {
+			rule = schema.EndpointRuleNetDNS
+		}
+		return []Event{ev, violation(ev, rule, "destination not on the allowlist")}
+	case ebpf.TypeSyscall:
+		return c.syscall(k)
+	}
+	return nil
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case unix.IPPROTO_TCP:
+		return "tcp"
+	case unix.IPPROTO_UDP:
+		return "udp"
+	}
+	return "other"
+}
+
+func (c *converter) syscall(k ebpf.Event) []Event {
+	name := sysNames[k.Nr]
+	errno := syscall.Errno(0)
+	if k.Ret < 0 {
+		errno = syscall.Errno(-k.Ret)
+	}
+	refused := errno == syscall.EACCES || errno == syscall.EPERM
+	if errno == syscall.EXDEV && (name == "link" || name == "linkat" || strings.HasPrefix(name, "rename")) {
+		refused = true // Landlock refuses cross-hierarchy links/renames with EXDEV
+	}
+	if _, ok := pathArgs[name]; ok {
+		path := c.absPath(k, name)
+		ev := c.event(schema.EndpointEventFileAccess, k)
+		ev.Attrs[schema.EndpointAttrSyscall] = name
+		ev.PathPseudonym = c.pseudo.Path(path, true)
+		if errno != 0 {
+			ev.Attrs[schema.EndpointAttrErrno] = int64(errno)
+		}
+		var rule string
+		switch {
+		case openCalls[name]:
+			flags := openFlags(name, k)
+			ev.Attrs[schema.EndpointAttrOpenFlags] = int64(flags)
+			ev.AccessMode = accessMode(flags)
+			rule = schema.EndpointRuleFSRead
+			if ev.AccessMode != schema.AccessRead {
+				rule = schema.EndpointRuleFSWrite
+			}
+			if errno == 0 && ev.AccessMode == schema.AccessRead && flags&unix.O_DIRECTORY == 0 {
+				ev.ContentSHA256 = c.hashes.Sum(path)
+			}
+		case name == "execve" || name == "execveat":
+			ev.Name, ev.Kind = schema.EndpointEventExec, schema.KindExec
+			ev.AccessMode = schema.AccessExec
+			rule = schema.EndpointRuleFSExec
+		default:
+			ev.AccessMode = schema.AccessWrite
+			rule = schema.EndpointRuleFSWrite
+		}
+		if !refused {
+			if errno != 0 && !openCalls[name] {
+				return nil // ordinary failures of non-open calls are noise
+			}
+			return []Event{ev}
+		}
+		ev.Denied = true
+		return []Event{ev, violation(ev, rule, name+" refused: "+errno.Error())}
+	}
+	if !refused {
+		return nil
+	}
+	ev := c.event(schema.EndpointEventPolicyViolation, k)
+	ev.Denied = true
+	ev.Attrs[schema.EndpointAttrSyscall] = name
+	ev.Attrs[schema.EndpointAttrErrno] = int64(errno)
+	rule, detail := schema.EndpointRuleSyscall, name+" refused"
+	switch name {
+	case "socket":
+		detail = fmt.Sprintf("socket(family=%d, type=%d, protocol=%d) refused", k.Args[0], k.Args[1]&0xf, k.Args[2])
+	case "kill", "tkill", "tgkill", "pidfd_send_signal":
+		detail = fmt.Sprintf("%s(pid=%d) refused: signal outside the sandbox", name, int32(k.Args[0]))
+	case "connect":
+		switch k.Family {
+		case unix.AF_INET, unix.AF_INET6:
+			if errno != syscall.EACCES {
+				return nil // EPERM: the cgroup program refused and reported it
+			}
+			// Landlock refused the TCP port before the cgroup hook ran.
+			n := c.event(schema.EndpointEventNetConnect, k)
+			n.DestHost, n.DestPort, n.Denied = k.Addr.String(), k.Port, true
+			n.Attrs[schema.EndpointAttrProtocol] = "tcp"
+			return []Event{n, violation(n, schema.EndpointRuleNetEgress, "TCP port not allowed (Landlock)")}
+		case unix.AF_UNIX:
+			detail = "connect to a UNIX socket outside the sandbox refused"
+		default:
+			return nil
+		}
+	case "ioctl":
+		if k.Args[1] != unix.TIOCSTI {
+			return nil // EPERM from a device ioctl: not an escape attempt
+		}
+		detail = "ioctl(TIOCSTI) refused: terminal input injection"
+	case "clone":
+		detail = fmt.Sprintf("clone(flags=%#x) refused: namespaces", k.Args[0])
+	}
+	ev.RuleIDs = []string{rule}
+	ev.Attrs[schema.EndpointAttrDetail] = detail
+	return []Event{ev}
+}
+
+func openFlags(name string, k ebpf.Event) int {
+	switch name {
+	case "open":
+		return int(k.Args[1])
+	case "openat":
+		return int(k.Args[2])
+	case "creat":
+		return unix.O_CREAT | unix.O_WRONLY | unix.O_TRUNC
+	}
+	// openat2: the eBPF program read open_how.flags into args[2].
+	return int(k.Args[2])
+}
+
+func accessMode(flags int) string {
+	switch {
+	case flags&unix.O_ACCMODE == unix.O_RDWR:
+		return schema.AccessReadWrite
+	case flags&unix.O_ACCMODE == unix.O_WRONLY, flags&(unix.O_CREAT|unix.O_TRUNC) != 0:
+		return schema.AccessWrite
+	}
+	return schema.AccessRead
+}
+
+// absPath makes the reported path absolute: relative paths are resolved
+// against the caller's directory fd or cwd while the process still exists.
+func (c *converter) absPath(k ebpf.Event, name string) string {
+	p := k.Path
+	if filepath.IsAbs(p) || p == "" {
+		return filepath.Clean(p)
+	}
+	base := "/proc/" + strconv.Itoa(int(k.PID)) + "/cwd"
+	if idx := pathArgs[name]; idx == 1 && int32(k.Args[0]) != unix.AT_FDCWD {
+		base = "/proc/" + strconv.Itoa(int(k.PID)) + "/fd/" + strconv.Itoa(int(int32(k.Args[0])))
+	}
+	if dir, err := os.Readlink(base); err == nil {
+		return filepath.Join(dir, p)
+	}
+	return p
+}
+
+// hashCache hashes files that were read, keyed by device, inode, size and
+// mtime, so a file read a thousand times is hashed once; bounded in
+// entries and in the size of file it will hash.
+type hashCache struct {
+	mu      sync.Mutex
+	max     int
+	maxSize int64
+	ll      *list.List
+	m       map[hashKey]*list.Element
+}
+
+type hashKey struct {
+	dev, ino   uint64
+	size, mtim int64
+}
+
+type hashEntry struct {
+	k   hashKey
+	sum string
+}
+
+func newHashCache(entries int, maxSize int64) *hashCache {
+	return &hashCache{max: entries, maxSize: maxSize, ll: list.New(), m: map[hashKey]*list.Element{}}
+}
+
+// Sum returns the hex sha256 of the regular file at path, or "" when it is
+// not a regular file, too large or gone.
+func (h *hashCache) Sum(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > h.maxSize {
+		return ""
+	}
+	k := hashKey{dev: st.Dev, ino: st.Ino, size: st.Size, mtim: st.Mtim.Nano()}
+	h.mu.Lock()
+	if e, ok := h.m[k]; ok {
+		h.ll.MoveToFront(e)
+		s := e.Value.(*hashEntry).sum
+		h.mu.Unlock()
+		return s
+	}
+	h.mu.Unlock()
+	d := sha256.New()
+	if _, err := io.Copy(d, io.LimitReader(f, h.maxSize)); err != nil {
+		return ""
+	}
+	sum := hex.EncodeToString(d.Sum(nil))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.m[k]; !ok {
+		h.m[k] = h.ll.PushFront(&hashEntry{k: k, sum: sum})
+		for h.ll.Len() > h.max {
+			old := h.ll.Back()
+			h.ll.Remove(old)
+			delete(h.m, old.Value.(*hashEntry).k)
+		}
+	}
+	return sum
+}

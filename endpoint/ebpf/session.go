@@ -1,0 +1,249 @@
+package ebpf
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+)
+
+// Event types (struct event.type in warden.c).
+const (
+	TypeSyscall = 1
+	TypeExec    = 2
+	TypeNet     = 3
+)
+
+// Net hooks (Event.Nr of TypeNet events).
+const (
+	HookConnect4 = 4
+	HookConnect6 = 6
+	HookSendmsg4 = 14
+	HookSendmsg6 = 16
+)
+
+// Watch flags (map watch, indexed by syscall number).
+const (
+	WatchAlways = 1 // report every exit (opens)
+	WatchFail   = 2 // report failures
+	WatchPath0  = 4 // args[0] is a path
+	WatchPath1  = 8 // args[1] is a path
+)
+
+// Allow is one allowlist entry: Port 0 means any port, Proto 0 any protocol.
+type Allow struct {
+	Addr  netip.Addr
+	Port  uint16
+	Proto uint8 // unix.IPPROTO_TCP, unix.IPPROTO_UDP or 0
+}
+
+// Event is one decoded ring-buffer record.
+type Event struct {
+	Time  time.Time
+	Type  uint32
+	PID   uint32
+	TID   uint32
+	Nr    uint32 // syscall number, or the net hook
+	Ret   int64  // syscall result; net: 1 allowed, 0 refused
+	Args  [3]uint64
+	Addr  netip.Addr // net: destination (IPv4 unmapped)
+	Port  uint16
+	Proto uint8
+	Comm  string
+	Path  string
+	// Family is the address family of a connect(2) destination.
+	Family uint8
+}
+
+// Session is the loaded eBPF collection of one `warden run` session.
+type Session struct {
+	objs   wardenObjects
+	links  []link.Link
+	reader *ringbuf.Reader
+	boot   time.Time // wall time of boot, to convert ktime_get_boot_ns
+}
+
+// Open loads the programs for the cgroup at cgroupPath (cgroup v2), fills
+// the allowlist and the syscall watch list, and attaches everything. The
+// cgroup programs refuse every destination not in allow.
+func Open(cgroupPath string, allow []Allow, watch map[uint32]uint32) (*Session, error) {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("ebpf: memlock: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(cgroupPath, &st); err != nil {
+		return nil, fmt.Errorf("ebpf: cgroup %s: %w", cgroupPath, err)
+	}
+	spec, err := loadWarden()
+	if err != nil {
+		return nil, fmt.Errorf("ebpf: spec: %w", err)
+	}
+	if err := spec.Variables["target_cgid"].Set(st.Ino); err != nil {
+		return nil, fmt.Errorf("ebpf: target_cgid: %w", err)
+	}
+	s := &Session{boot: bootTime()}
+	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
+		return nil, fmt.Errorf("ebpf: load: %w", err)
+	}
+	fail := func(err error) (*Session, error) { s.Close(); return nil, err }
+	for _, a := range allow {
+		k := wardenDestKey{Port: a.Port, Proto: a.Proto}
+		b := a.Addr.Unmap().As16() // IPv4 as ::ffff:a.b.c.d, as the programs see it
+		for i := range 4 {
+			k.Addr[i] = binary.NativeEndian.Uint32(b[i*4:])
+		}
+		if err := s.objs.Allow.Put(&k, uint8(1)); err != nil {
+			return fail(fmt.Errorf("ebpf: allow %v: %w", a, err))
+		}
+	}
+	for nr, f := range watch {
+		if err := s.objs.Watch.Put(nr, f); err != nil {
+			return fail(fmt.Errorf("ebpf: watch %d: %w", nr, err))
+		}
+	}
+	for _, c := range []struct {
+		t ebpf.AttachType
+		p *ebpf.Program
+	}{
+		{ebpf.AttachCGroupInet4Connect, s.objs.Connect4},
+		{ebpf.AttachCGroupInet6Connect, s.objs.Connect6},
+		{ebpf.AttachCGroupUDP4Sendmsg, s.objs.Sendmsg4},
+		{ebpf.AttachCGroupUDP6Sendmsg, s.objs.Sendmsg6},
+	} {
+		l, err := link.AttachCgroup(link.CgroupOptions{Path: cgroupPath, Attach: c.t, Program: c.p})
+		if err != nil {
+			return fail(fmt.Errorf("ebpf: attach %v: %w", c.t, err))
+		}
+		s.links = append(s.links, l)
+	}
+	for _, tp := range []struct {
+		g, n string
+		p    *ebpf.Program
+	}{
+		{"sched", "sched_process_exec", s.objs.SchedExec},
+	} {
+		l, err := link.Tracepoint(tp.g, tp.n, tp.p, nil)
+		if err != nil {
+			return fail(fmt.Errorf("ebpf: tracepoint %s/%s: %w (is tracefs mounted?)", tp.g, tp.n, err))
+		}
+		s.links = append(s.links, l)
+	}
+	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sys_exit", Program: s.objs.SysExit})
+	if err != nil {
+		return fail(fmt.Errorf("ebpf: raw tracepoint sys_exit: %w", err))
+	}
+	s.links = append(s.links, l)
+	r, err := ringbuf.NewReader(s.objs.Events)
+	if err != nil {
+		return fail(fmt.Errorf("ebpf: ring buffer: %w", err))
+	}
+	s.reader = r
+	return s, nil
+}
+
+// EnsureTracefs mounts tracefs at /sys/kernel/tracing when it is missing
+// (tracepoint attachment looks event ids up there).
+func EnsureTracefs() error {
+	if _, err := os.Stat("/sys/kernel/tracing/events"); err == nil {
+		return nil
+	}
+	if _, err := os.Stat("/sys/kernel/debug/tracing/events"); err == nil {
+		return nil
+	}
+	if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
+		return fmt.Errorf("ebpf: mount tracefs: %w", err)
+	}
+	return nil
+}
+
+// ErrClosed is returned by Read after Close.
+var ErrClosed = ringbuf.ErrClosed
+
+// SetDeadline makes a blocked Read return os.ErrDeadlineExceeded at t.
+func (s *Session) SetDeadline(t time.Time) { s.reader.SetDeadline(t) }
+
+// Read blocks for the next event.
+func (s *Session) Read() (Event, error) {
+	rec, err := s.reader.Read()
+	if err != nil {
+		return Event{}, err
+	}
+	var raw wardenEvent
+	if err := binary.Read(bytes.NewReader(rec.RawSample), binary.NativeEndian, &raw); err != nil {
+		return Event{}, fmt.Errorf("ebpf: decode: %w", err)
+	}
+	e := Event{
+		Time: s.boot.Add(time.Duration(raw.Ts)),
+		Type: raw.Type, PID: raw.Pid, TID: raw.Tid, Nr: raw.Nr, Ret: raw.Ret, Args: raw.Args,
+		Port: raw.Port, Proto: raw.Proto,
+		Comm: cstr(raw.Comm[:]), Path: cstr(raw.Path[:]),
+	}
+	if raw.Type == TypeNet || raw.Pad != 0 {
+		e.Family = raw.Pad
+		var b [16]byte
+		for i := range 4 {
+			binary.NativeEndian.PutUint32(b[i*4:], raw.Addr[i])
+		}
+		e.Addr = netip.AddrFrom16(b).Unmap()
+	}
+	return e, nil
+}
+
+// Counters returns events emitted and events lost (ring buffer full),
+// summed over CPUs.
+func (s *Session) Counters() (emitted, lost uint64, err error) {
+	var vals []uint64
+	if err = s.objs.Counters.Lookup(uint32(0), &vals); err != nil {
+		return
+	}
+	for _, v := range vals {
+		lost += v
+	}
+	if err = s.objs.Counters.Lookup(uint32(1), &vals); err != nil {
+		return
+	}
+	for _, v := range vals {
+		emitted += v
+	}
+	return
+}
+
+// Close detaches and unloads everything.
+func (s *Session) Close() error {
+	var errs []error
+	if s.reader != nil {
+		errs = append(errs, s.reader.Close())
+	}
+	for _, l := range s.links {
+		errs = append(errs, l.Close())
+	}
+	errs = append(errs, s.objs.Close())
+	return errors.Join(errs...)
+}
+
+func cstr(b []int8) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		out = append(out, byte(c))
+	}
+	return string(out)
+}
+
+// bootTime is the wall-clock time of boot as CLOCK_BOOTTIME sees it.
+func bootTime() time.Time {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return time.Now().Add(-time.Duration(ts.Nano()))
+}
