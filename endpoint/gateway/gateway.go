@@ -202,6 +202,12 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.o.Now()
 	api, pathModel, pathStream, ok := route(r)
+	if !ok && (r.URL.Path == "/" || r.URL.Path == "/api/hello") && (r.Method == http.MethodHead || r.Method == http.MethodGet) {
+		// Connectivity probes (Claude Code's HEAD /api/hello): answered
+		// here, nothing is forwarded.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	if !ok || r.Method != http.MethodPost {
 		writeError(w, apiFromPathPrefix(r), errf(http.StatusNotFound, "not_found",
 			"%s %s is not a model API this gateway serves (Anthropic /v1/messages, OpenAI /v1/responses and /v1/chat/completions, Gemini /v1beta/models/*:generateContent)", r.Method, r.URL.Path))
@@ -374,7 +380,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 
 	// Budget: reserve the worst case before forwarding.
 	var res *Reservation
-	if g.o.Budgets != nil {
+	if g.o.Budgets != nil && !api.count {
 		est := estimate(api, pr, body, g.cfg.DefaultMaxOutputTokens)
 		usd := -1.0 // unpriced: a USD limit refuses the call
 		if g.o.Pricer != nil {
@@ -605,7 +611,9 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, resp *http.Response, api *ap
 		ev.Status = "error"
 		return errf(http.StatusBadGateway, "upstream_error", "the %s response is not JSON: %v", api.provider, err)
 	}
-	mergeUsage(api, &ev.Usage, usageBlock(api, doc))
+	if !api.count {
+		mergeUsage(api, &ev.Usage, usageBlock(api, doc))
+	}
 	g.price(ev)
 	changed := false
 	for _, t := range responseTexts(api, doc) {

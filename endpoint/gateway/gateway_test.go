@@ -511,3 +511,34 @@ func TestNotFoundInProviderFormat(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestCountTokensInspected: token-counting calls carry the prompt, so they
+// are redacted like any other call.
+func TestCountTokensInspected(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	for _, c := range []struct{ path, body, hdr string }{
+		{"/v1/messages/count_tokens", `{"model":"claude-opus-5-5","messages":[{"role":"user","content":"SSN ` + ssn + `"}]}`, "x-api-key"},
+		{"/v1beta/models/gemini-3.8-flash:countTokens", `{"contents":[{"role":"user","parts":[{"text":"SSN ` + ssn + `"}]}]}`, "x-goog-api-key"},
+	} {
+		req, _ := http.NewRequest("POST", e.srv.URL+c.path, strings.NewReader(c.body))
+		req.Header.Set(c.hdr, "warden-local")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "okens") {
+			t.Fatalf("%s: %d %s", c.path, resp.StatusCode, b)
+		}
+		reqs := e.stub.Requests()
+		if last := reqs[len(reqs)-1]; last.Path != c.path || bytes.Contains(last.Body, []byte(ssn)) {
+			t.Fatalf("%s: upstream saw %s %s", c.path, last.Path, last.Body)
+		}
+	}
+	// Probes are answered locally.
+	resp, _ := http.Head(e.srv.URL + "/api/hello")
+	if resp.StatusCode != 200 {
+		t.Fatalf("probe: %d", resp.StatusCode)
+	}
+}

@@ -18,6 +18,10 @@ type apiKind struct {
 	endpoint string // messages | responses | chat_completions | generate_content
 	// roots are the top-level request keys holding message content.
 	roots []string
+	// count: a token-counting call. It carries the prompt (so it is
+	// inspected and redacted like any call) but generates nothing and is
+	// not budgeted.
+	count bool
 }
 
 var (
@@ -25,7 +29,21 @@ var (
 	apiResponses = &apiKind{provider: "openai", endpoint: "responses", roots: []string{"instructions", "input"}}
 	apiChat      = &apiKind{provider: "openai", endpoint: "chat_completions", roots: []string{"messages"}}
 	apiGemini    = &apiKind{provider: "gemini", endpoint: "generate_content", roots: []string{"systemInstruction", "contents"}}
+
+	apiAnthropicCount = &apiKind{provider: "anthropic", endpoint: "count_tokens", roots: apiAnthropic.roots, count: true}
+	apiGeminiCount    = &apiKind{provider: "gemini", endpoint: "count_tokens", roots: []string{"systemInstruction", "contents", "generateContentRequest"}, count: true}
 )
+
+// usageAPI is the API whose usage/stream shapes a kind shares.
+func (a *apiKind) base() *apiKind {
+	switch a {
+	case apiAnthropicCount:
+		return apiAnthropic
+	case apiGeminiCount:
+		return apiGemini
+	}
+	return a
+}
 
 // route maps a request path to its API. Gemini carries the model and the
 // streaming flag in the path: /v1beta/models/{model}:streamGenerateContent.
@@ -38,6 +56,8 @@ func route(r *http.Request) (api *apiKind, model string, stream bool, ok bool) {
 		return apiResponses, "", false, true
 	case "/v1/chat/completions":
 		return apiChat, "", false, true
+	case "/v1/messages/count_tokens":
+		return apiAnthropicCount, "", false, true
 	}
 	if i := strings.LastIndex(p, "/models/"); i >= 0 && strings.HasPrefix(p, "/v1") {
 		rest := p[i+len("/models/"):]
@@ -47,6 +67,8 @@ func route(r *http.Request) (api *apiKind, model string, stream bool, ok bool) {
 				return apiGemini, m, false, true
 			case "streamGenerateContent":
 				return apiGemini, m, true, true
+			case "countTokens":
+				return apiGeminiCount, m, false, true
 			}
 		}
 	}
@@ -76,7 +98,7 @@ func clientKey(api *apiKind, r *http.Request) string {
 	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		return strings.TrimSpace(a[7:])
 	}
-	if api == apiGemini {
+	if api.base() == apiGemini {
 		return r.URL.Query().Get("key")
 	}
 	return ""
@@ -242,7 +264,7 @@ func parseRequest(api *apiKind, pathModel string, pathStream bool, body []byte) 
 		return nil, fmt.Errorf("request body is not a JSON object: %v", err)
 	}
 	p := &parsedRequest{doc: doc, model: pathModel, stream: pathStream}
-	if api != apiGemini {
+	if api.base() != apiGemini {
 		m, _ := doc["model"].(string)
 		if m == "" {
 			return nil, fmt.Errorf("request field \"model\" is missing")
@@ -319,7 +341,7 @@ func mergeUsage(api *apiKind, u *Usage, blk map[string]any) {
 		}
 	}
 	u.Seen = true
-	switch api {
+	switch api.base() {
 	case apiAnthropic:
 		in, cr, cw := num(blk["input_tokens"]), num(blk["cache_read_input_tokens"]), num(blk["cache_creation_input_tokens"])
 		if in+cr+cw > 0 {
@@ -349,7 +371,7 @@ func mergeUsage(api *apiKind, u *Usage, blk map[string]any) {
 // usageBlock finds the usage object in a whole response or one stream
 // event's data.
 func usageBlock(api *apiKind, doc map[string]any) map[string]any {
-	switch api {
+	switch api.base() {
 	case apiAnthropic:
 		if u := obj(doc, "usage"); u != nil {
 			return u
@@ -379,7 +401,7 @@ func eventTexts(api *apiKind, doc map[string]any) []textRef {
 			out = append(out, textRef{m: m, key: k, part: "response"})
 		}
 	}
-	switch api {
+	switch api.base() {
 	case apiAnthropic:
 		if d := obj(doc, "delta"); d != nil {
 			add(d, "text")
@@ -433,7 +455,7 @@ func eventTexts(api *apiKind, doc map[string]any) []textRef {
 // response.
 func responseTexts(api *apiKind, doc map[string]any) []textRef {
 	var roots []any
-	switch api {
+	switch api.base() {
 	case apiAnthropic:
 		roots = append(roots, doc["content"])
 	case apiResponses:
@@ -501,7 +523,7 @@ func geminiStatus(status int) string {
 
 // errorBody is the provider's JSON error object for e.
 func errorBody(api *apiKind, e *wardenError) map[string]any {
-	switch api {
+	switch api.base() {
 	case apiAnthropic:
 		return map[string]any{"type": "error", "error": map[string]any{"type": anthropicErrType(e.status), "message": e.msg}}
 	case apiGemini:
@@ -529,7 +551,7 @@ func writeError(w http.ResponseWriter, api *apiKind, e *wardenError) {
 func streamErrorEvent(api *apiKind, e *wardenError, seq int64) []byte {
 	var name string
 	var data any = errorBody(api, e)
-	switch api {
+	switch api.base() {
 	case apiAnthropic:
 		name = "error"
 	case apiResponses:
@@ -539,7 +561,7 @@ func streamErrorEvent(api *apiKind, e *wardenError, seq int64) []byte {
 			"error": map[string]any{"code": e.code, "message": e.msg}}}
 	}
 	b, _ := json.Marshal(data)
-	if api == apiGemini {
+	if api.base() == apiGemini {
 		// Gemini reports a mid-stream failure as a bare JSON error object
 		// in its own chunk (no "data:" line); Google's SDKs parse each
 		// chunk for it and raise the error with its message.
