@@ -41,10 +41,18 @@ func (n *Normalizer) appendMessage(msgs pcommon.Slice, role, part, text string, 
 	m.PutStr("text", text)
 }
 
-// moveContent moves every content attribute of attrs into msgs, in
-// attribute order, and removes it from attrs. eventName disambiguates the
-// generic `body` key (Claude Code's api_request_body / api_response_body).
-func (n *Normalizer) moveContent(attrs pcommon.Map, msgs pcommon.Slice, p *problems, eventName string) {
+// pending is one piece of content taken off a record, waiting to be
+// written as message(s).
+type pending struct {
+	role, part string
+	split      splitMode
+	text       string
+}
+
+// takeContent removes every content attribute of attrs, in attribute order,
+// and appends it to out. eventName disambiguates the generic `body` key
+// (Claude Code's api_request_body / api_response_body).
+func takeContent(attrs pcommon.Map, out []pending, eventName string) []pending {
 	attrs.RemoveIf(func(k string, val pcommon.Value) bool {
 		c := codeOf(k)
 		if !isContent(c) {
@@ -54,13 +62,26 @@ func (n *Normalizer) moveContent(attrs pcommon.Map, msgs pcommon.Slice, p *probl
 			c = kResponseBody
 		}
 		spec := specOf(c)
-		text := contentText(val)
-		if spec.split != splitNone && n.splitMessages(msgs, text, spec, p) {
-			return true
-		}
-		n.appendMessage(msgs, spec.role, spec.part, text, p)
+		out = append(out, pending{spec.role, spec.part, spec.split, contentText(val)})
 		return true
 	})
+	return out
+}
+
+// putMessages writes the pending content as warden.messages (last, so no
+// later Put invalidates the slice being filled).
+func (n *Normalizer) putMessages(attrs pcommon.Map, pend []pending, p *problems) {
+	if len(pend) == 0 {
+		return
+	}
+	ms := attrs.PutEmptySlice(schema.AttrMessages)
+	ms.EnsureCapacity(len(pend))
+	for _, m := range pend {
+		if m.split != splitNone && n.splitMessages(ms, m.text, contentSpec{m.role, m.part, m.split}, p) {
+			continue
+		}
+		n.appendMessage(ms, m.role, m.part, m.text, p)
+	}
 }
 
 func contentText(val pcommon.Value) string {

@@ -291,24 +291,21 @@ func (n *Normalizer) normalizeLog(lr plog.LogRecord, scope string, idx int, ri *
 	}
 	n.resolve(&f, v, ri)
 
-	// Move prompt-like content into warden.messages.
-	var msgs pcommon.Slice
-	haveMsgs := false
-	if v.contentN > 0 || ri.argsPending || isSemconvContentEvent(name, body) {
-		msgs = pcommon.NewSlice()
-		haveMsgs = true
-		if ri.argsPending {
-			n.appendMessage(msgs, roleUser, schema.PartPrompt, ri.commandArgs, &p)
-			ri.argsPending = false
-		}
-		if isSemconvContentEvent(name, body) {
-			role, part := semconvEventRole(name)
-			n.appendMessage(msgs, role, part, body.AsString(), &p)
-			body.SetStr("")
-		}
-		if v.contentN > 0 {
-			n.moveContent(attrs, msgs, &p, name)
-		}
+	// Take prompt-like content off the record (written back as
+	// warden.messages last).
+	var pbuf [4]pending
+	pend := pbuf[:0]
+	if ri.argsPending {
+		pend = append(pend, pending{roleUser, schema.PartPrompt, splitNone, ri.commandArgs})
+		ri.argsPending = false
+	}
+	if isSemconvContentEvent(name, body) {
+		role, part := semconvEventRole(name)
+		pend = append(pend, pending{role, part, splitNone, body.AsString()})
+		body.SetStr("")
+	}
+	if v.contentN > 0 {
+		pend = takeContent(attrs, pend, name)
 	}
 
 	// Write canonical attributes.
@@ -323,9 +320,7 @@ func (n *Normalizer) normalizeLog(lr plog.LogRecord, scope string, idx int, ri *
 		attrs.PutStr(aSpanID, hex.EncodeToString(sid[:]))
 	}
 	n.putCallFacts(attrs, &f, uint64(ts), &p)
-	if haveMsgs && msgs.Len() > 0 {
-		msgs.MoveAndAppendTo(attrs.PutEmptySlice(schema.AttrMessages))
-	}
+	n.putMessages(attrs, pend, &p)
 	if p.any() {
 		n.Stats.Problems.Add(1)
 		attrs.PutStr(AttrProblem, string(p.b))

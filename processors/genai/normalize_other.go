@@ -92,32 +92,18 @@ func (n *Normalizer) normalizeSpan(sp ptrace.Span, scope string, idx int, ri *re
 
 	// Content of the span and of its events (Claude Code's tool.output
 	// event carries file content) goes into the span's messages.
-	var msgs pcommon.Slice
-	haveMsgs := false
 	events := sp.Events()
-	eventContent := false
-	for e := 0; e < events.Len() && !eventContent; e++ {
-		events.At(e).Attributes().Range(func(k string, _ pcommon.Value) bool {
-			if isContent(codeOf(k)) {
-				eventContent = true
-				return false
-			}
-			return true
-		})
+	var pbuf [4]pending
+	pend := pbuf[:0]
+	if ri.argsPending {
+		pend = append(pend, pending{roleUser, schema.PartPrompt, splitNone, ri.commandArgs})
+		ri.argsPending = false
 	}
-	if v.contentN > 0 || ri.argsPending || eventContent {
-		msgs = pcommon.NewSlice()
-		haveMsgs = true
-		if ri.argsPending {
-			n.appendMessage(msgs, roleUser, schema.PartPrompt, ri.commandArgs, &p)
-			ri.argsPending = false
-		}
-		if v.contentN > 0 {
-			n.moveContent(attrs, msgs, &p, sp.Name())
-		}
-		for e := 0; e < events.Len(); e++ {
-			n.moveContent(events.At(e).Attributes(), msgs, &p, events.At(e).Name())
-		}
+	if v.contentN > 0 {
+		pend = takeContent(attrs, pend, sp.Name())
+	}
+	for e := 0; e < events.Len(); e++ {
+		pend = takeContent(events.At(e).Attributes(), pend, events.At(e).Name())
 	}
 	if !haveID {
 		attrs.PutEmptyBytes(aEventID).FromRaw(id[:])
@@ -130,9 +116,7 @@ func (n *Normalizer) normalizeSpan(sp ptrace.Span, scope string, idx int, ri *re
 		attrs.PutStr(aSpanID, hex.EncodeToString(sid[:]))
 	}
 	n.putCallFacts(attrs, &f, uint64(sp.StartTimestamp()), &p)
-	if haveMsgs && msgs.Len() > 0 {
-		msgs.MoveAndAppendTo(attrs.PutEmptySlice(schema.AttrMessages))
-	}
+	n.putMessages(attrs, pend, &p)
 	if p.any() {
 		n.Stats.Problems.Add(1)
 		attrs.PutStr(AttrProblem, string(p.b))
