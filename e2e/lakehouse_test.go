@@ -321,3 +321,76 @@ func TestMissingOrMismatchedChDB(t *testing.T) {
 // silence unused imports when editing
 var _ = sort.Strings
 var _ = filepath.Join
+
+// TestCorruptQueueFile: a corrupt persistent-queue file is set aside with a
+// clear log line naming it; the collector starts, keeps accepting data, and
+// what the lakehouse already stored is intact.
+func TestCorruptQueueFile(t *testing.T) {
+	skipShort(t)
+	c := NewCollector(t, ConfigFile(t, "1s"))
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	send := func(tenant string, n int) {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("warden.tenant", tenant)
+		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+		for i := 0; i < n; i++ {
+			lr := lrs.AppendEmpty()
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+			lr.Attributes().PutInt("i", int64(i))
+		}
+		body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+		resp, err := http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	send("before", 100)
+	WaitFor(t, 30*time.Second, "first records", func() (bool, string) {
+		out, _ := c.SQL("SELECT count() FROM events WHERE tenant = 'before'")
+		return out == "100", out
+	})
+	c.Stop()
+	files, _ := filepath.Glob(filepath.Join(c.DataDir, "queue", "exporter_lakehouse*logs*"))
+	if len(files) == 0 {
+		files, _ = filepath.Glob(filepath.Join(c.DataDir, "queue", "*"))
+	}
+	if len(files) == 0 {
+		t.Fatal("no queue file found")
+	}
+	for _, f := range files {
+		st, _ := os.Stat(f)
+		if st.IsDir() {
+			continue
+		}
+		garbage := bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, int(st.Size()/4)+1)
+		fh, err := os.OpenFile(f, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fh.WriteAt(garbage, 0)
+		fh.Close()
+	}
+	if err := c.Start(); err != nil {
+		t.Fatalf("collector did not start with a corrupt queue file: %v", err)
+	}
+	log := c.Log()
+	if !strings.Contains(log, "persistent queue file is corrupt") || !strings.Contains(log, files[0]) {
+		t.Fatalf("no clear log line naming the corrupt queue file:\n%s", log)
+	}
+	backups, _ := filepath.Glob(filepath.Join(c.DataDir, "queue", "*.corrupt-*"))
+	if len(backups) == 0 {
+		t.Fatal("corrupt queue file not kept as a backup")
+	}
+	send("after", 50)
+	WaitFor(t, 30*time.Second, "records after the corrupt queue", func() (bool, string) {
+		out, _ := c.SQL("SELECT countIf(tenant = 'before'), countIf(tenant = 'after') FROM events")
+		return out == "100\t50", out
+	})
+}

@@ -30,6 +30,11 @@ type Config struct {
 	// WALFsync fsyncs every WAL segment (survives power loss, not only a
 	// crash); the persistent queue's own fsync should match.
 	WALFsync bool `mapstructure:"wal_fsync"`
+	// QueueCheckDir is the file_storage directory of the exporters'
+	// persistent queues: at start, before the queues open, unreadable
+	// (corrupt) queue files are moved aside and logged, so the collector
+	// starts instead of failing on "invalid database". "" disables.
+	QueueCheckDir string `mapstructure:"queue_check_dir"`
 	// WALGrace keeps committed WAL segments this long for redelivery
 	// suppression after a crash.
 	WALGrace time.Duration `mapstructure:"wal_grace"`

@@ -30,6 +30,11 @@ type Provider interface {
 
 // Start implements component.Component.
 func (e *Extension) Start(_ context.Context, _ component.Host) error {
+	if e.cfg.QueueCheckDir != "" {
+		if _, err := checkQueueDir(e.cfg.QueueCheckDir, e.log); err != nil {
+			return err
+		}
+	}
 	s, err := Open(e.cfg, e.log)
 	if err != nil {
 		return err
