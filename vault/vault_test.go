@@ -276,3 +276,32 @@ func TestMessageIDEqualsBlockID(t *testing.T) {
 		t.Fatal("role not part of the block id")
 	}
 }
+
+func TestSealerEdgeAPI(t *testing.T) {
+	s := newStore(t)
+	s2, _ := vault.OpenLocalStore(s.Dir(), vault.LocalOptions{AutoCreate: true})
+	sl := vault.NewSealer(s2)
+	msgs := []vault.Message{{Role: "system", Part: "system", Text: "be careful"}, {Role: "user", Part: "prompt", Text: "canary-edge-prompt"}}
+	a, err := sl.Seal("acme", msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := sl.Seal("acme", msgs[1:])
+	if len(a.Refs) != 2 || len(a.Keys) != 1 || len(b.Keys) != 0 || b.Refs[0] != a.Refs[1] || a.Bytes != 28 {
+		t.Fatalf("a=%+v b=%+v", a, b)
+	}
+	priv, _ := vaulttest.PrivateKey(s.Dir(), a.Keys[0].CustodyKeyID)
+	for i, blk := range a.Blocks {
+		m, err := vaulttest.Open(priv, a.Keys[0], blk)
+		if err != nil || m != msgs[i] {
+			t.Fatalf("open %d: %+v %v", i, m, err)
+		}
+	}
+	p, _ := sl.Pseudonymizer("acme")
+	if tk, _ := s2.TenantKeys("acme"); p.Version() != tk.Current.Version {
+		t.Fatal("pseudonymizer version")
+	}
+	if _, err := sl.Seal("../x", msgs); err == nil {
+		t.Fatal("bad tenant accepted")
+	}
+}
