@@ -343,3 +343,23 @@ func TestConfigValidation(t *testing.T) {
 		t.Errorf("unknown key: %v", err)
 	}
 }
+
+func TestEdgeSealedRefsKept(t *testing.T) {
+	host, _ := keyringtest.New(t)
+	sink := new(consumertest.LogsSink)
+	p := newLogs(t, host, createDefaultConfig(), sink)
+	ld := plog.NewLogs()
+	a := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Attributes()
+	a.PutEmptySlice(schema.Attr("prompt_ref")).AppendEmpty().SetStr("edgeblock")
+	a.PutInt(schema.Attr("prompt_bytes"), 10)
+	a.PutStr("response", canaryResp)
+	if err := p.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	out := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+	r := refs(out)
+	pb, _ := out.Get(schema.Attr("prompt_bytes"))
+	if len(r) != 2 || r[0] != "edgeblock" || pb.Int() != int64(10+len(canaryResp)) {
+		t.Fatalf("refs %v bytes %d", r, pb.Int())
+	}
+}

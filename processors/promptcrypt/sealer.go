@@ -210,8 +210,21 @@ func (s *sealer) sealMessages(attrs pcommon.Map, tenant string, msgs []vault.Mes
 	}
 	now := s.now().UTC()
 	day := vault.Day(now)
-	ref := attrs.PutEmptySlice(schema.Attr("prompt_ref"))
+	// Blocks sealed earlier (at the edge by vault.Sealer) keep their place:
+	// new refs are appended and the sizes added.
 	var nbytes, ntok int64
+	var ref pcommon.Slice
+	if v, ok := attrs.Get(schema.Attr("prompt_ref")); ok && v.Type() == pcommon.ValueTypeSlice {
+		ref = v.Slice()
+		if b, ok := attrs.Get(schema.Attr("prompt_bytes")); ok && b.Type() == pcommon.ValueTypeInt {
+			nbytes = b.Int()
+		}
+		if tk, ok := attrs.Get(schema.Attr("prompt_tokens_est")); ok && tk.Type() == pcommon.ValueTypeInt {
+			ntok = tk.Int()
+		}
+	} else {
+		ref = attrs.PutEmptySlice(schema.Attr("prompt_ref"))
+	}
 	var blocks, wkeys pcommon.Slice
 	for _, m := range msgs {
 		id := addr.MessageID(m)
