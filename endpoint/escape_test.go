@@ -74,7 +74,7 @@ const agentUID = "65534" // nobody
 // user's home, a project, listeners, and copies of the test binary.
 type harness struct {
 	base, home, project, other, outside, bin, escapee, setuid, tmpBin string
-	pseudo                                                           *vault.Pseudonymizer
+	pseudo                                                            *vault.Pseudonymizer
 }
 
 func newHarness(t *testing.T) *harness {
@@ -277,10 +277,16 @@ func TestEscapeSuite(t *testing.T) {
 		"udp_dns_unapproved_resolver": func(e endpoint.Event) bool {
 			return deniedNet("127.0.0.3:53")(e) && e.Rule() == schema.EndpointRuleNetDNS
 		},
-		"udp_sendto_not_allowlisted":   deniedNet("127.0.0.4:9999"),
-		"mptcp_socket":                 func(e endpoint.Event) bool { return sys("socket")(e) && strings.Contains(fmt.Sprint(e.Attrs[schema.EndpointAttrDetail]), "protocol=262") },
-		"raw_socket":                   func(e endpoint.Event) bool { return sys("socket")(e) && strings.Contains(fmt.Sprint(e.Attrs[schema.EndpointAttrDetail]), "type=3") },
-		"packet_socket":                func(e endpoint.Event) bool { return sys("socket")(e) && strings.Contains(fmt.Sprint(e.Attrs[schema.EndpointAttrDetail]), "family=17") },
+		"udp_sendto_not_allowlisted": deniedNet("127.0.0.4:9999"),
+		"mptcp_socket": func(e endpoint.Event) bool {
+			return sys("socket")(e) && strings.Contains(fmt.Sprint(e.Attrs[schema.EndpointAttrDetail]), "protocol=262")
+		},
+		"raw_socket": func(e endpoint.Event) bool {
+			return sys("socket")(e) && strings.Contains(fmt.Sprint(e.Attrs[schema.EndpointAttrDetail]), "type=3")
+		},
+		"packet_socket": func(e endpoint.Event) bool {
+			return sys("socket")(e) && strings.Contains(fmt.Sprint(e.Attrs[schema.EndpointAttrDetail]), "family=17")
+		},
 		"ptrace_sibling":               sys("ptrace"),
 		"mount_tmpfs":                  sys("mount"),
 		"bpf_prog_load":                sys("bpf"),

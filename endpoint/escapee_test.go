@@ -24,9 +24,9 @@ import (
 // escapeEnv is what the harness tells the escapee (through argv, as JSON).
 type escapeEnv struct {
 	Home, Project, OtherHome, Outside, TmpBin, SetuidBin string
-	DeniedTCP4, DeniedTCP6, AllowedTCP              string
-	DeniedDNS, DeniedUDP, AllowedDNS                string
-	Abstract                                        string
+	DeniedTCP4, DeniedTCP6, AllowedTCP                   string
+	DeniedDNS, DeniedUDP, AllowedDNS                     string
+	Abstract                                             string
 }
 
 type attemptResult struct {
