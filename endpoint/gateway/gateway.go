@@ -336,7 +336,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 	}
 
 	// Redact before anything leaves.
-	red := newRedactor()
+	red := g.o.Detector.NewRedactor()
 	modified := false
 	// Redact what the decision names, also on a reviewed-and-approved call.
 	if dec.Action == ActionRedact || len(dec.RedactTypes) > 0 {
@@ -345,7 +345,19 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 			only[t] = true
 		}
 		for _, h := range hits {
-			out, n := red.redact(h.ref.get(), h.fs, only)
+			fs := h.fs
+			if len(only) > 0 {
+				fs = fs[:0:0]
+				for _, f := range h.fs {
+					if only[f.Type] {
+						fs = append(fs, f)
+					}
+				}
+			}
+			if len(fs) == 0 {
+				continue
+			}
+			out, n := red.Redact(h.ref.get(), fs)
 			if n > 0 {
 				h.ref.set(out)
 				ev.Redactions += n
@@ -598,7 +610,7 @@ func (g *Gateway) relayRaw(w http.ResponseWriter, resp *http.Response, ev *CallE
 
 // relayWhole handles a non-streamed response: scan, cut or restore, then
 // forward.
-func (g *Gateway) relayWhole(w http.ResponseWriter, resp *http.Response, api *apiKind, red *redactor, ev *CallEvent) *wardenError {
+func (g *Gateway) relayWhole(w http.ResponseWriter, resp *http.Response, api *apiKind, red Redactor, ev *CallEvent) *wardenError {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
 		ev.Status = "error"
@@ -630,7 +642,7 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, resp *http.Response, api *ap
 		}
 		ev.Messages = append(ev.Messages, Message{Role: "assistant", Part: "response", Text: s})
 		if g.cfg.DLP.RestoreResponses {
-			if out, n := red.restore(s); n > 0 {
+			if out, ok := red.Restore(s); ok {
 				t.set(out)
 				changed = true
 			}

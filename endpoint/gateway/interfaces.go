@@ -27,6 +27,17 @@ type Detector interface {
 	NewStream(blockTypes []string) StreamScanner
 	// IsSecret tells credentials from personal data.
 	IsSecret(typ string) bool
+	// NewRedactor returns a per-request redactor: typed placeholders, the
+	// value mapping in memory only.
+	NewRedactor() Redactor
+}
+
+// Redactor replaces findings with typed placeholders and restores them.
+type Redactor interface {
+	// Redact replaces fs in text; n is how many values were replaced.
+	Redact(text string, fs []Finding) (out string, n int)
+	// Restore puts this redactor's values back for its placeholders.
+	Restore(text string) (out string, changed bool)
 }
 
 // StreamScanner scans a response as it streams.

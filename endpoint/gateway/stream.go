@@ -75,7 +75,7 @@ type heldEvent struct {
 // can still start before it), then written and flushed at once. A finding
 // of a blocking type (a private key) cuts the stream: the held events are
 // dropped and the client gets an error event in its provider's format.
-func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *apiKind, red *redactor, ev *CallEvent) *wardenError {
+func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *apiKind, red Redactor, ev *CallEvent) *wardenError {
 	fl, _ := w.(http.Flusher)
 	copyHeaders(w.Header(), resp.Header)
 	w.Header().Del("Content-Length")
@@ -166,7 +166,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 					}
 					h.hasText = true
 					if g.cfg.DLP.RestoreResponses {
-						if out, n := red.restore(s); n > 0 {
+						if out, ok := red.Restore(s); ok {
 							t.set(out)
 							changed = true
 						}

@@ -1,20 +1,20 @@
-// Package inspect adapts the dlp library to the gateway's Detector
-// interface, including the incremental stream scanner.
+// Package inspect adapts the dlp library (scanner, streaming scanner,
+// redactor) to the gateway's Detector interface.
 package inspect
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/wardenhq/warden/dlp"
 	"github.com/wardenhq/warden/endpoint/gateway"
 )
 
-// ---- dlp ----
-
 // DLPDetector adapts the dlp library.
 type DLPDetector struct{ s *dlp.Scanner }
 
-// NewDLPDetector builds the detector with every dlp detector enabled.
+// NewDLPDetector builds the detector with every dlp detector enabled
+// unless opts say otherwise.
 func NewDLPDetector(opts ...dlp.Option) (*DLPDetector, error) {
 	s, err := dlp.New(opts...)
 	if err != nil {
@@ -34,115 +34,84 @@ func conv(fs []dlp.Finding) []gateway.Finding {
 	return out
 }
 
-// Scan implements Detector.
+// Scan implements gateway.Detector.
 func (d *DLPDetector) Scan(text string) []gateway.Finding { return conv(d.s.ScanString(text)) }
 
-// NewStream implements Detector.
-func (d *DLPDetector) NewStream(blockTypes []string) gateway.StreamScanner {
-	w := &windowStream{s: d.s, block: map[string]bool{}}
-	for _, t := range blockTypes {
-		w.block[t] = true
-		if t == dlp.TypePrivateKey {
-			w.pem = true
-		} else {
-			// Token-like values are recognised only once whole: hold a
-			// tail long enough for any of them.
-			w.hold = streamHold
-		}
-	}
-	return w
-}
-
-// IsSecret implements Detector.
+// IsSecret implements gateway.Detector.
 func (d *DLPDetector) IsSecret(t string) bool { return dlp.IsSecret(t) }
 
-// windowStream scans a stream by rescanning a sliding window: the text
-// since the last safe offset plus a margin. Only what could still become a
-// blocking finding is held back: for private keys (which dlp recognises
-// only as a whole PEM block) everything from an unterminated "-----BEGIN "
-// (or a partial one at the very end), for other blocking types a tail of
-// `hold` bytes. Everything else is forwarded at once, so the first token
-// is not delayed when nothing suspicious is streaming.
-type windowStream struct {
-	s        *dlp.Scanner
-	block    map[string]bool
-	pem      bool
-	hold     int64
-	buf      []byte // text from base on
-	base     int64
-	safe     int64
-	reported map[int64]bool
+// NewRedactor implements gateway.Detector.
+func (d *DLPDetector) NewRedactor() gateway.Redactor { return redactor{dlp.NewRedactor()} }
+
+type redactor struct{ r *dlp.Redactor }
+
+func (r redactor) Redact(text string, fs []gateway.Finding) (string, int) {
+	dfs := make([]dlp.Finding, len(fs))
+	for i, f := range fs {
+		dfs[i] = dlp.Finding{Type: f.Type, Start: f.Start, End: f.End}
+	}
+	out := r.r.RedactString(text, dfs)
+	if out == text {
+		return text, 0
+	}
+	return out, strings.Count(out, "[REDACTED_") - strings.Count(text, "[REDACTED_")
 }
 
-const (
-	streamHold   = 96
-	streamMargin = 256
-	pemMax       = 16384 // dlp's maximum PEM block
-)
-
-func (w *windowStream) Write(text string) ([]gateway.Finding, int64) {
-	w.buf = append(w.buf, text...)
-	return w.scan(false), w.safe
+func (r redactor) Restore(text string) (string, bool) {
+	if !strings.Contains(text, "[REDACTED_") {
+		return text, false
+	}
+	out := r.r.RestoreString(text)
+	return out, out != text
 }
 
-func (w *windowStream) Close() []gateway.Finding { return w.scan(true) }
+// NewStream implements gateway.Detector on dlp's streaming scanner, whose
+// findings equal a Scan of the whole text. dlp's own safe offset holds
+// back a tail for every detector; the gateway only has to withhold what
+// could still become a *blocking* finding. With private keys as the only
+// blocking type, that is everything from an unfinished "-----BEGIN " (or a
+// partial one at the very end) until dlp has finalised the text past it;
+// the rest goes out at once, so the first token is not delayed. With other
+// blocking types, dlp's safe offset is used as it is.
+func (d *DLPDetector) NewStream(blockTypes []string) gateway.StreamScanner {
+	st := &stream{st: d.s.NewStream(), onlyPEM: true, none: len(blockTypes) == 0}
+	for _, t := range blockTypes {
+		if t != dlp.TypePrivateKey {
+			st.onlyPEM = false
+		}
+	}
+	return st
+}
 
-func (w *windowStream) scan(final bool) []gateway.Finding {
-	end := w.base + int64(len(w.buf))
-	from := max(w.safe-streamMargin, w.base)
-	win := w.buf[from-w.base:]
-	var out []gateway.Finding
-	newSafe := end
-	if !final {
-		newSafe = max(end-w.hold, w.safe)
+type stream struct {
+	st      *dlp.Stream
+	onlyPEM bool
+	none    bool
+}
+
+var pemBegin = []byte("-----BEGIN ")
+
+func (s *stream) Write(text string) ([]gateway.Finding, int64) {
+	fs := conv(s.st.WriteString(text))
+	switch {
+	case s.none:
+		return fs, s.st.Total()
+	case !s.onlyPEM:
+		return fs, s.st.Safe()
 	}
-	for _, f := range w.s.Scan(win) {
-		abs := from + int64(f.Start)
-		if !final && from+int64(f.End) >= end-4 {
-			// Touches the tail: it may still grow. Report it later; hold
-			// it back only if it could be a blocking type.
-			if w.block[f.Type] {
-				newSafe = min(newSafe, abs)
-			}
-			continue
-		}
-		if w.reported[abs] {
-			continue
-		}
-		if w.reported == nil {
-			w.reported = map[int64]bool{}
-		}
-		w.reported[abs] = true
-		out = append(out, gateway.Finding{Type: f.Type, Start: int(abs), End: int(from + int64(f.End)), Confidence: f.Confidence.String()})
-	}
-	if !final && w.pem {
-		// An open PEM header holds everything from it until its END line
-		// arrives (or the block would exceed dlp's maximum).
-		if i := lastIndex(w.buf, "-----BEGIN "); i >= 0 {
-			abs := w.base + int64(i)
-			rest := string(w.buf[i:])
-			k := strings.Index(rest, "-----END ")
-			closed := k >= 0 && strings.Contains(rest[k+len("-----END "):], "-----")
-			if !closed && end-abs < pemMax {
-				newSafe = min(newSafe, abs)
-			}
-		}
-		// A partial "-----BEGIN" at the very end.
-		for k := 1; k < len("-----BEGIN ") && k <= len(w.buf); k++ {
-			if strings.HasPrefix("-----BEGIN ", string(w.buf[len(w.buf)-k:])) {
-				newSafe = min(newSafe, end-int64(k))
+	p := s.st.Pending()
+	hold := len(p)
+	if i := bytes.Index(p, pemBegin); i >= 0 {
+		hold = i
+	} else {
+		for k := min(len(p), len(pemBegin)-1); k >= 1; k-- {
+			if bytes.HasPrefix(pemBegin, p[len(p)-k:]) {
+				hold = len(p) - k
+				break
 			}
 		}
 	}
-	if newSafe > w.safe {
-		w.safe = newSafe
-	}
-	// Keep only what a later scan can still look at.
-	if keep := w.safe - streamMargin - pemMax; keep > w.base {
-		w.buf = append(w.buf[:0], w.buf[keep-w.base:]...)
-		w.base = keep
-	}
-	return out
+	return fs, s.st.Safe() + int64(hold)
 }
 
-func lastIndex(b []byte, s string) int { return strings.LastIndex(string(b), s) }
+func (s *stream) Close() []gateway.Finding { return conv(s.st.Close()) }

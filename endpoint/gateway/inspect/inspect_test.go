@@ -33,13 +33,19 @@ func TestStreamHoldsPEM(t *testing.T) {
 			t.Fatalf("safe offset %d passed the key's start %d before it was detected (at %d)", safe, begin, i)
 		}
 	}
+	for _, f := range s.Close() {
+		if f.Type == "private_key" && int64(f.Start) == begin {
+			found = true
+		}
+	}
 	if !found {
 		t.Fatal("private key not found in the stream")
 	}
 }
 
 // TestStreamForwardsCleanTextAtOnce: with only private keys blocking, text
-// without a PEM header is safe as soon as it is written.
+// without a PEM header is safe as soon as it is written; a partial header
+// is held.
 func TestStreamForwardsCleanTextAtOnce(t *testing.T) {
 	d, _ := NewDLPDetector()
 	s := d.NewStream([]string{"private_key"})
@@ -52,5 +58,23 @@ func TestStreamForwardsCleanTextAtOnce(t *testing.T) {
 	s2 := d.NewStream([]string{"private_key", "aws_access_key_id"})
 	if _, safe := s2.Write("Hello there, "); safe != 0 {
 		t.Fatalf("with token types blocking a tail is held, safe %d", safe)
+	}
+}
+
+// TestRedactRestore: typed placeholders, same value same placeholder,
+// restore within the same redactor only.
+func TestRedactRestore(t *testing.T) {
+	d, _ := NewDLPDetector()
+	r := d.NewRedactor()
+	text := "ssn 536-22-8817 and again 536-22-8817"
+	out, n := r.Redact(text, d.Scan(text))
+	if n != 2 || out != "ssn [REDACTED_US_SSN_1] and again [REDACTED_US_SSN_1]" {
+		t.Fatalf("%d %q", n, out)
+	}
+	if back, ok := r.Restore("filed [REDACTED_US_SSN_1]"); !ok || back != "filed 536-22-8817" {
+		t.Fatalf("%v %q", ok, back)
+	}
+	if _, ok := d.NewRedactor().Restore("filed [REDACTED_US_SSN_1]"); ok {
+		t.Fatal("another request's redactor restored the value")
 	}
 }
