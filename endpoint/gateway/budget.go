@@ -1,7 +1,11 @@
 package gateway
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -23,9 +27,24 @@ import (
 type Budgets struct {
 	db     *bolt.DB
 	limits []BudgetLimit
+	key    []byte // HMAC key for user/department values in store keys
 }
 
-var bucketSpent = []byte("spent")
+var (
+	bucketSpent = []byte("spent")
+	bucketMeta  = []byte("meta")
+	metaKey     = []byte("pseudonym_key")
+)
+
+// pseud is the keyed pseudonym a value is filed under: raw user ids never
+// reach the store file. The key is random per store and kept in it, so
+// amounts survive restarts; the file alone does not reveal who spent what
+// without guessing and keying every candidate name.
+func (b *Budgets) pseud(v string) string {
+	m := hmac.New(sha256.New, b.key)
+	m.Write([]byte(v))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
 
 // BudgetKeys are the values a call is budgeted under.
 type BudgetKeys struct{ User, Department, Model string }
@@ -48,14 +67,29 @@ func OpenBudgets(path string, limits []BudgetLimit) (*Budgets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway budgets: open %s: %w", path, err)
 	}
+	b := &Budgets{db: db, limits: limits}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketSpent)
-		return err
+		if _, err := tx.CreateBucketIfNotExists(bucketSpent); err != nil {
+			return err
+		}
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if k := meta.Get(metaKey); len(k) == 32 {
+			b.key = append([]byte(nil), k...)
+			return nil
+		}
+		b.key = make([]byte, 32)
+		if _, err := rand.Read(b.key); err != nil {
+			return err
+		}
+		return meta.Put(metaKey, b.key)
 	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("gateway budgets: %w", err)
 	}
-	return &Budgets{db: db, limits: limits}, nil
+	return b, nil
 }
 
 // Close closes the store.
@@ -93,10 +127,17 @@ func (b *Budgets) applicable(k BudgetKeys, now time.Time) []applicable {
 		if l.Match != "*" && l.Match != v {
 			continue
 		}
-		key := fmt.Sprintf("%s\x00%s\x00%s\x00%s", l.Scope, v, l.Period, periodKey(l.Period, now))
-		out = append(out, applicable{l: l, key: []byte(key), val: v})
+		key := b.key4(l.Scope, v, l.Period, now)
+		out = append(out, applicable{l: l, key: key, val: v})
 	}
 	return out
+}
+
+func (b *Budgets) key4(scope, value, period string, now time.Time) []byte {
+	if scope != "model" {
+		value = b.pseud(value)
+	}
+	return []byte(scope + "\x00" + value + "\x00" + period + "\x00" + periodKey(period, now))
 }
 
 // USD is stored as integer nano-dollars so sums are exact.
@@ -188,7 +229,7 @@ func (b *Budgets) Settle(r *Reservation, tokens int64, usd float64) error {
 
 // Spent reports what was spent under one limit key.
 func (b *Budgets) Spent(scope, value, period string, now time.Time) (tokens int64, usd float64, err error) {
-	key := []byte(fmt.Sprintf("%s\x00%s\x00%s\x00%s", scope, value, period, periodKey(period, now)))
+	key := b.key4(scope, value, period, now)
 	err = b.db.View(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(bucketSpent)
 		if bk == nil {

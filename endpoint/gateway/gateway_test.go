@@ -75,6 +75,7 @@ type envOpt struct {
 	budgets *gateway.Budgets
 	reviews *gateway.Reviews
 	dept    string
+	user    string
 }
 
 func newEnv(t *testing.T, o envOpt) *env {
@@ -88,15 +89,19 @@ func newEnv(t *testing.T, o envOpt) *env {
 	if dept == "" {
 		dept = "engineering"
 	}
+	user := o.user
+	if user == "" {
+		user = "alice"
+	}
 	yml := fmt.Sprintf(`
 local_key: warden-local
-identity: {user: alice, device: laptop-1, department: %s}
+identity: {user: %s, device: laptop-1, department: %s}
 providers:
   anthropic: {base_url: %q, api_key: sk-ant-real}
   openai: {base_url: %q, api_key: sk-openai-real}
   gemini: {base_url: %q, api_key: gemini-real}
 dlp: {restore_responses: true}
-%s`, dept, stub.URL, stub.URL, stub.URL, o.yaml)
+%s`, user, dept, stub.URL, stub.URL, stub.URL, o.yaml)
 	cfg, err := gateway.ParseConfig([]byte(yml))
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,9 @@ import (
 type Reviews struct {
 	timeout time.Duration
 	audit   *AuditLog
+	// Pseudonym turns a user id into what the audit log may hold (raw ids
+	// never reach disk); nil leaves the user out of the log.
+	Pseudonym func(string) string
 	mu      sync.Mutex
 	pending map[string]*parked
 }
@@ -63,6 +66,13 @@ func NewReviews(timeout time.Duration, audit *AuditLog) *Reviews {
 	return &Reviews{timeout: timeout, audit: audit, pending: map[string]*parked{}}
 }
 
+func (rv *Reviews) pseud(u string) string {
+	if rv.Pseudonym == nil || u == "" {
+		return ""
+	}
+	return rv.Pseudonym(u)
+}
+
 // Park waits for a verdict on the call. It returns whether the call was
 // approved and by whom.
 func (rv *Reviews) Park(ctx context.Context, info ReviewInfo) (bool, string, error) {
@@ -70,7 +80,7 @@ func (rv *Reviews) Park(ctx context.Context, info ReviewInfo) (bool, string, err
 	info.Created = time.Now().UTC()
 	info.Expires = info.Created.Add(rv.timeout)
 	p := &parked{info: info, ch: make(chan verdict, 1)}
-	if err := rv.audit.Append("review_parked", info.ID, "", map[string]any{"user": info.User, "model": info.Model,
+	if err := rv.audit.Append("review_parked", info.ID, "", map[string]any{"user_pseudonym": rv.pseud(info.User), "model": info.Model,
 		"provider": info.Provider, "rule_ids": info.RuleIDs, "decision_id": info.DecisionID, "findings": info.Findings}); err != nil {
 		return false, "", err
 	}

@@ -64,6 +64,16 @@ func BuildDeps(ctx context.Context, cfg *Config, det Detector, version string, l
 		}
 		d.closers = append(d.closers, func() { _ = a.Close() })
 		d.Reviews = NewReviews(cfg.Review.Timeout, a)
+		if cfg.Telemetry.KeysDir != "" {
+			// The same keyed pseudonym fieldhash gives the user in the lake.
+			if ks, err := vault.OpenLocalStore(cfg.Telemetry.KeysDir, vault.LocalOptions{}); err == nil {
+				if tk, err := ks.TenantKeys(cfg.Identity.Tenant); err == nil {
+					if ps, err := vault.NewPseudonymizer(tk.Current); err == nil {
+						d.Reviews.Pseudonym = ps.Value
+					}
+				}
+			}
+		}
 		if err := os.MkdirAll(filepath.Dir(cfg.Review.AdminSocket), 0o750); err != nil {
 			d.Close()
 			return nil, fmt.Errorf("gateway config: review.admin_socket: %w", err)
