@@ -30,8 +30,8 @@ type Reviews struct {
 	// Pseudonym turns a user id into what the audit log may hold (raw ids
 	// never reach disk); nil leaves the user out of the log.
 	Pseudonym func(string) string
-	mu      sync.Mutex
-	pending map[string]*parked
+	mu        sync.Mutex
+	pending   map[string]*parked
 }
 
 // ReviewInfo is what a reviewer sees of a parked call.
