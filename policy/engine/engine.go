@@ -32,6 +32,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/wardenhq/warden/policy"
 )
@@ -306,11 +307,18 @@ func (e *Engine) load(ctx context.Context) (*state, error) {
 	}
 	paths, whole, nondet := inputPaths(comp.Modules)
 
-	pq, err := rego.New(
+	// The bundle's data goes into a store that keeps AST values: the default
+	// store converts every document read (data.warden.config) back into AST
+	// on every evaluation, a large share of an uncached decision.
+	opts := []func(*rego.Rego){
 		rego.Query(e.opts.Query),
-		rego.ParsedBundle("warden", b),
+		rego.Store(inmem.NewFromObjectWithOpts(b.Data, inmem.OptReturnASTValuesOnRead(true))),
 		rego.StrictBuiltinErrors(true),
-	).PrepareForEval(ctx)
+	}
+	for _, m := range b.Modules {
+		opts = append(opts, rego.ParsedModule(m.Parsed))
+	}
+	pq, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("policy bundle %s: %w", e.source(), err)
 	}
@@ -367,7 +375,13 @@ func revisionOf(b *bundle.Bundle) string {
 }
 
 func (st *state) eval(ctx context.Context, doc map[string]any) (verdict, error) {
-	rs, err := st.pq.Eval(ctx, rego.EvalInput(doc))
+	// Converted here rather than by rego.EvalInput, which round-trips the
+	// input through JSON first (most of an uncached evaluation's cost).
+	in, err := ast.InterfaceToValue(doc)
+	if err != nil {
+		return verdict{}, fmt.Errorf("input document: %w", err)
+	}
+	rs, err := st.pq.Eval(ctx, rego.EvalParsedInput(in))
 	if err != nil {
 		return verdict{}, err
 	}
