@@ -34,6 +34,8 @@ func TestMain(m *testing.M) {
 		case "-warden-whoami":
 			fmt.Println(os.Geteuid())
 			os.Exit(0)
+		case "-warden-client":
+			runClient(os.Args[2:])
 		case "-warden-busy":
 			runBusy(os.Args[2:])
 		}

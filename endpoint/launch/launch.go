@@ -39,8 +39,8 @@ type Config struct {
 	// AgentOTLP points the agent's own telemetry (default: Collector).
 	AgentOTLP string `json:"agent_otlp"`
 	// EventsFile also writes every event as a JSON line (debugging, tests).
-	EventsFile string `json:"events_file"`
-	NoTelemetry bool  `json:"no_telemetry"`
+	EventsFile  string `json:"events_file"`
+	NoTelemetry bool   `json:"no_telemetry"`
 	// Stage2 overrides the stage-2 command (tests).
 	Stage2 []string `json:"-"`
 	// Sink, when set, receives the events instead of an exporter opened
