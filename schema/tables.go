@@ -99,8 +99,10 @@ var (
 		// ranges of one tenant's kind over time.
 		OrderBy: "(tenant, kind, ts)",
 		TTLColumn:   "ts",
+		// Bloom filters for the anomaly/compliance point lookups (one
+		// session, one user). None on event_id: random 16-byte ids made
+		// inserts markedly dearer for a lookup the console can bound by ts.
 		Indexes: []string{
-			"idx_event_id event_id TYPE bloom_filter(0.01) GRANULARITY 4",
 			"idx_session session_id TYPE bloom_filter(0.01) GRANULARITY 4",
 			"idx_user user_pseudonym TYPE bloom_filter(0.01) GRANULARITY 4",
 		},

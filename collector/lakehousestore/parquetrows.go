@@ -141,3 +141,107 @@ func mapValues[V any](m map[string]V, f func(V) parquet.Value) (keys, vals []par
 	}
 	return keys, vals
 }
+
+// writeColumns writes the rows at idx column by column through the
+// writer's column writers.
+func (c *Codec) writeColumns(w *parquet.Writer, base unsafe.Pointer, stride uintptr, idx []int, scratch *[][]parquet.Value) error {
+	cws := w.ColumnWriters()
+	nleaf := len(cws)
+	if len(*scratch) < nleaf {
+		*scratch = make([][]parquet.Value, nleaf)
+	}
+	vals := *scratch
+	for l := range vals[:nleaf] {
+		vals[l] = vals[l][:0]
+	}
+	for j, a := range c.accs {
+		leaf := c.pq.Leaf[j]
+		v := vals[leaf]
+		for _, i := range idx {
+			fp := unsafe.Add(base, uintptr(i)*stride+a.off)
+			switch a.kind {
+			case kString:
+				v = append(v, strVal(*(*string)(fp)).Level(0, 0, leaf))
+			case kBytes:
+				v = append(v, parquet.ByteArrayValue(*(*[]byte)(fp)).Level(0, 0, leaf))
+			case kFixed16:
+				b := (*[16]byte)(fp)
+				v = append(v, parquet.FixedLenByteArrayValue(b[:]).Level(0, 0, leaf))
+			case kUint8:
+				v = append(v, parquet.Int32Value(int32(*(*uint8)(fp))).Level(0, 0, leaf))
+			case kUint16:
+				v = append(v, parquet.Int32Value(int32(*(*uint16)(fp))).Level(0, 0, leaf))
+			case kUint32:
+				v = append(v, parquet.Int32Value(int32(*(*uint32)(fp))).Level(0, 0, leaf))
+			case kUint64:
+				v = append(v, parquet.Int64Value(int64(*(*uint64)(fp))).Level(0, 0, leaf))
+			case kInt32:
+				v = append(v, parquet.Int32Value(*(*int32)(fp)).Level(0, 0, leaf))
+			case kInt64:
+				v = append(v, parquet.Int64Value(*(*int64)(fp)).Level(0, 0, leaf))
+			case kFloat64:
+				v = append(v, parquet.DoubleValue(*(*float64)(fp)).Level(0, 0, leaf))
+			case kBool:
+				v = append(v, parquet.BooleanValue(*(*bool)(fp)).Level(0, 0, leaf))
+			case kTime:
+				v = append(v, parquet.Int64Value((*(*time.Time)(fp)).UnixMicro()).Level(0, 0, leaf))
+			case kDate:
+				d := (*(*time.Time)(fp)).UTC().Sub(epochDay) / (24 * time.Hour)
+				v = append(v, parquet.Int32Value(int32(d)).Level(0, 0, leaf))
+			case kStrings:
+				ss := *(*[]string)(fp)
+				if len(ss) == 0 {
+					v = append(v, parquet.NullValue().Level(0, 0, leaf))
+				}
+				for k, x := range ss {
+					v = append(v, strVal(x).Level(min(k, 1), 1, leaf))
+				}
+			case kMapStrStr, kMapStrU32:
+				kv := vals[leaf+1]
+				var keys []string
+				var m1 map[string]string
+				var m2 map[string]uint32
+				if a.kind == kMapStrStr {
+					m1 = *(*map[string]string)(fp)
+					keys = sortedKeys(m1)
+				} else {
+					m2 = *(*map[string]uint32)(fp)
+					keys = sortedKeys(m2)
+				}
+				if len(keys) == 0 {
+					v = append(v, parquet.NullValue().Level(0, 0, leaf))
+					kv = append(kv, parquet.NullValue().Level(0, 0, leaf+1))
+				}
+				for k, key := range keys {
+					rep := min(k, 1)
+					v = append(v, strVal(key).Level(rep, 1, leaf))
+					if m1 != nil {
+						kv = append(kv, strVal(m1[key]).Level(rep, 1, leaf+1))
+					} else {
+						kv = append(kv, parquet.Int32Value(int32(m2[key])).Level(rep, 1, leaf+1))
+					}
+				}
+				vals[leaf+1] = kv
+			}
+		}
+		vals[leaf] = v
+	}
+	for l := 0; l < nleaf; l++ {
+		if _, err := cws[l].WriteRowValues(vals[l]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

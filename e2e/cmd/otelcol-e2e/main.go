@@ -1,6 +1,6 @@
-// Command otelcol-e2e is a minimal collector with exactly the components the
-// lakehouse end-to-end tests need (otlp -> memory_limiter -> genai ->
-// lakehouse, file_storage). The e2e harness uses bin/otelcol-warden when it
+// Command otelcol-e2e is a small collector with the Warden components the
+// end-to-end tests need (otlp -> memory_limiter -> genai -> fieldhash ->
+// policy -> promptcrypt -> lakehouse; file_storage, keyring). The e2e harness uses bin/otelcol-warden when it
 // already includes the lakehouse exporter and falls back to this binary
 // otherwise, so the lakehouse can be tested before the distribution is
 // regenerated.
@@ -25,9 +25,13 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/wardenhq/warden/collector/keyring"
 	"github.com/wardenhq/warden/collector/lakehouseexporter"
 	"github.com/wardenhq/warden/collector/lakehousestore"
+	"github.com/wardenhq/warden/processors/fieldhash"
 	"github.com/wardenhq/warden/processors/genai"
+	"github.com/wardenhq/warden/processors/policy"
+	"github.com/wardenhq/warden/processors/promptcrypt"
 )
 
 func components() (otelcol.Factories, error) {
@@ -36,13 +40,14 @@ func components() (otelcol.Factories, error) {
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](memorylimiterprocessor.NewFactory(), genai.NewFactory()); err != nil {
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](memorylimiterprocessor.NewFactory(), genai.NewFactory(),
+		fieldhash.NewFactory(), policy.NewFactory(), promptcrypt.NewFactory()); err != nil {
 		return f, err
 	}
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](lakehouseexporter.NewFactory(), debugexporter.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](filestorage.NewFactory(), lakehousestore.NewFactory()); err != nil {
+	if f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](filestorage.NewFactory(), lakehousestore.NewFactory(), keyring.NewFactory()); err != nil {
 		return f, err
 	}
 	f.Telemetry = otelconftelemetry.NewFactory()
