@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Gateway benchmark: the Warden gateway vs a direct call vs the Portkey
 # gateway (npm @portkey-ai/gateway, pinned), same stub upstream
-# (internal/stubmodel), same driver, same run. Gateways are pinned to CPU 1
-# (Warden with GOMAXPROCS=1), driver and stub to CPU 0.
+# (internal/stubmodel), same driver, same run. Latency and TTFT run with the
+# gateways unpinned (requests interleaved round-robin, so all targets share
+# the machine's noise); throughput pins each gateway to CPU 1 (Warden with
+# GOMAXPROCS=1) and the driver to CPU 0.
 #
 #   bench/gateway/run.sh            # N=500 latency samples per target
 #   N=2000 DURATION=10s bench/gateway/run.sh
@@ -43,15 +45,16 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-taskset -c 0 "$work/stubmodel" -addr 127.0.0.1:0 -discard-bodies -text "Here is a short summary of the report." >"$work/stub.url" &
+"$work/stubmodel" -addr 127.0.0.1:0 -discard-bodies -text "Here is a short summary of the report." >"$work/stub.url" &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$work/stub.url" ] && break; sleep 0.1; done
 stub=$(head -1 "$work/stub.url")
 otlp_port=$(free_port)
-taskset -c 0 "$work/driver" -mode otlpsink -stub "127.0.0.1:$otlp_port" >/dev/null &
+"$work/driver" -mode otlpsink -stub "127.0.0.1:$otlp_port" >/dev/null &
 pids+=($!)
 
 wport=$(free_port)
+pport=$(free_port)
 cat >"$work/gateway.yaml" <<YAML
 listen: 127.0.0.1:$wport
 local_key: warden-local
@@ -61,21 +64,34 @@ providers:
 dlp: {restore_responses: true}
 telemetry: {otlp_endpoint: "http://127.0.0.1:$otlp_port", keys_dir: "$work/keys"}
 YAML
-GOMAXPROCS=1 taskset -c 1 "$work/warden" gateway --config "$work/gateway.yaml" 2>"$work/warden.log" &
-pids+=($!)
-pport=$(free_port)
-(cd "$work/portkey" && NODE_ENV=production taskset -c 1 node node_modules/@portkey-ai/gateway/build/start-server.js --port="$pport" --headless >"$work/portkey.log" 2>&1) &
-pids+=($!)
-for _ in $(seq 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$wport/" && curl -s -o /dev/null "http://127.0.0.1:$pport/" && break
-  sleep 0.1
-done
+gw_pids=()
+# start_gateways CPUS: Warden and Portkey on the given CPUs ("" = anywhere).
+start_gateways() {
+  for p in "${gw_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  gw_pids=()
+  sleep 0.3
+  local pin=() procs=""
+  if [ -n "$1" ]; then pin=(taskset -c "$1"); procs=1; fi
+  GOMAXPROCS=$procs "${pin[@]}" "$work/warden" gateway --config "$work/gateway.yaml" 2>>"$work/warden.log" &
+  gw_pids+=($!)
+  (cd "$work/portkey" && NODE_ENV=production exec "${pin[@]}" node node_modules/@portkey-ai/gateway/build/start-server.js --port="$pport" --headless >>"$work/portkey.log" 2>&1) &
+  gw_pids+=($!)
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$wport/" && curl -s -o /dev/null "http://127.0.0.1:$pport/" && break
+    sleep 0.1
+  done
+}
+cleanup() { for p in "${pids[@]}" "${gw_pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 targets="direct=$stub,warden=http://127.0.0.1:$wport,portkey=http://127.0.0.1:$pport"
-echo "# $(date -u +%FT%TZ) $(nproc) CPUs, $(go version | cut -d' ' -f3), node $(node --version), portkey $PORTKEY_VERSION"
+echo "# $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3), node $(node --version), portkey $PORTKEY_VERSION"
+start_gateways ""
 echo "## 100 KB prompt (one SSN: Warden redacts it), non-streamed, N=$N interleaved"
-taskset -c 0 "$work/driver" -mode latency -targets "$targets" -stub "$stub" -n "$N" -size 102400
+"$work/driver" -mode latency -targets "$targets" -stub "$stub" -n "$N" -size 102400
 echo "## TTFT, streamed, 100 KB prompt, N=$N interleaved"
-taskset -c 0 "$work/driver" -mode ttft -targets "$targets" -stub "$stub" -n "$N" -size 102400
+"$work/driver" -mode ttft -targets "$targets" -stub "$stub" -n "$N" -size 102400
+# Throughput: each gateway on CPU 1 only (Warden GOMAXPROCS=1), driver and
+# stub on CPU 0.
+start_gateways 1
 echo "## throughput, gateway on one core, c=$CONC, 1 KB prompt"
 taskset -c 0 "$work/driver" -mode throughput -targets "$targets" -stub "$stub" -c "$CONC" -d "$DURATION" -size 1024 -pii=false
 echo "## throughput, gateway on one core, c=$CONC, 100 KB prompt"
