@@ -164,7 +164,6 @@ type facts struct {
 	haveLatency, haveTTFT   bool
 	requestID, toolName     string
 	status                  string
-	accessMode              string
 
 	// resolved from the record's attributes before any change to them
 	tenant, user, device, dept, session, agentVersion string
