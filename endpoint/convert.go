@@ -78,12 +78,28 @@ func WatchList() map[uint32]uint32 {
 	return w
 }
 
-// converter turns kernel events into endpoint events.
+// converter turns kernel events into endpoint events. It is used from one
+// goroutine.
 type converter struct {
 	base   Event // identity fields copied into every event
 	pseudo Pseudonymizer
 	hashes *hashCache
 	cgid   uint64
+	paths  map[string]string // path -> pseudonym (bounded, reset when full)
+}
+
+// pathPseudonym caches pseudonyms: agents open the same files over and
+// over, and each costs one HMAC per path segment.
+func (c *converter) pathPseudonym(p string) string {
+	if ps, ok := c.paths[p]; ok {
+		return ps
+	}
+	if c.paths == nil || len(c.paths) >= 16384 {
+		c.paths = make(map[string]string, 1024)
+	}
+	ps := c.pseudo.Path(p, true)
+	c.paths[p] = ps
+	return ps
 }
 
 func (c *converter) event(name string, k ebpf.Event) Event {
@@ -117,7 +133,7 @@ func (c *converter) Convert(k ebpf.Event) []Event {
 	case ebpf.TypeExec:
 		ev := c.event(schema.EndpointEventExec, k)
 		ev.AccessMode = schema.AccessExec
-		ev.PathPseudonym = c.pseudo.Path(k.Path, true)
+		ev.PathPseudonym = c.pathPseudonym(k.Path)
 		if st, err := os.Stat(k.Path); err == nil && st.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
 			// no_new_privs already stripped the privilege; the attempt
 			// still counts.
@@ -173,7 +189,7 @@ func (c *converter) syscall(k ebpf.Event) []Event {
 		path := c.absPath(k, name)
 		ev := c.event(schema.EndpointEventFileAccess, k)
 		ev.Attrs[schema.EndpointAttrSyscall] = name
-		ev.PathPseudonym = c.pseudo.Path(path, true)
+		ev.PathPseudonym = c.pathPseudonym(path)
 		if errno != 0 {
 			ev.Attrs[schema.EndpointAttrErrno] = int64(errno)
 		}
@@ -317,13 +333,9 @@ func newHashCache(entries int, maxSize int64) *hashCache {
 // Sum returns the hex sha256 of the regular file at path, or "" when it is
 // not a regular file, too large or gone.
 func (h *hashCache) Sum(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
+	// One stat decides a cache hit; the file is only opened on a miss.
 	var st unix.Stat_t
-	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > h.maxSize {
+	if unix.Stat(path, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > h.maxSize {
 		return ""
 	}
 	k := hashKey{dev: st.Dev, ino: st.Ino, size: st.Size, mtim: st.Mtim.Nano()}
@@ -335,6 +347,11 @@ func (h *hashCache) Sum(path string) string {
 		return s
 	}
 	h.mu.Unlock()
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
 	d := sha256.New()
 	if _, err := io.Copy(d, io.LimitReader(f, h.maxSize)); err != nil {
 		return ""

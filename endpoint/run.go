@@ -178,13 +178,17 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	defer bpf.Close()
 	conv := &converter{base: base, pseudo: o.Pseudonyms, hashes: newHashCache(4096, 64<<20), cgid: cg.ID}
+	// The reader drains the ring buffer into memory as fast as it can; the
+	// converter (pseudonyms, content hashes) works behind it, so bursts
+	// wait in the channel instead of overflowing the kernel buffer.
 	pumpDone := make(chan struct{})
+	kernel := make(chan ebpf.Event, 1<<16)
 	var stopping atomic.Bool
 	go func() {
 		// Deadline reads from this goroutine only (the reader's deadline
 		// cannot be moved while a Read blocks): when stopping, read until
 		// the ring buffer is empty, then return.
-		defer close(pumpDone)
+		defer close(kernel)
 		for {
 			bpf.SetDeadline(time.Now().Add(100 * time.Millisecond))
 			k, err := bpf.Read()
@@ -203,6 +207,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			if !o.Telemetry && k.Type != ebpf.TypeNet {
 				continue
 			}
+			kernel <- k
+		}
+	}()
+	go func() {
+		defer close(pumpDone)
+		for k := range kernel {
 			for _, ev := range conv.Convert(k) {
 				emit(ev)
 			}

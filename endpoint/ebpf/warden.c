@@ -57,7 +57,7 @@ struct dest_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 24);
+	__uint(max_entries, 1 << 26); // 64 MiB: bursts of ~180k events
 } events SEC(".maps");
 
 struct {
