@@ -86,11 +86,10 @@ func privacyConfig(t *testing.T, keyDir string, noCodecs bool) string {
 		s = strings.Replace(s, old, new, n)
 	}
 	rep("roll_interval: 60s", "roll_interval: 1s", 1)
-	rep("extensions:\n  file_storage/queue:", "extensions:\n  keyring:\n    directory: "+keyDir+"\n    auto_create_tenants: true\n  file_storage/queue:", 1)
-	rep("extensions: [file_storage/queue, lakehouse]", "extensions: [file_storage/queue, lakehouse, keyring]", 1)
-	rep("  genai: {}\n", "  genai: {}\n  fieldhash:\n    keyring: keyring\n  promptcrypt:\n    keyring: keyring\n", 1)
-	rep("processors: [memory_limiter, genai]", "processors: [memory_limiter, genai, fieldhash, promptcrypt]", 2) // logs, traces
-	rep("processors: [memory_limiter, genai]", "processors: [memory_limiter, genai, fieldhash]", 1)              // metrics
+	// embedded.yaml carries keyring, fieldhash, policy and promptcrypt
+	// itself (lakehouse helper); only the key directory is pointed here.
+	rep("${env:WARDEN_KEYS_DIR:-./data/keys}", keyDir, 1)
+	rep("processors: [memory_limiter, genai, fieldhash, policy, promptcrypt]", "processors: [memory_limiter, genai, fieldhash, policy, promptcrypt]", 2) // logs, traces
 	if noCodecs {
 		rep("  lakehouse:\n    data_dir:", "  lakehouse:\n    no_codecs: true\n    data_dir:", 1)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/wardenhq/warden/collector/lakehousestore/sqlclient"
+	"github.com/wardenhq/warden/vault"
 )
 
 // Root is the repository root.
@@ -120,9 +121,30 @@ type Collector struct {
 func NewCollector(t testing.TB, config string) *Collector {
 	c := &Collector{t: t, Bin: CollectorBin(t), Config: config, DataDir: t.TempDir(),
 		GRPC: FreePort(t), HTTP: FreePort(t), SQLAddr: FreePort(t)}
-	c.Env = []string{"WARDEN_CHDB_LIB=" + ChDBLib(t)}
+	c.Env = []string{"WARDEN_CHDB_LIB=" + ChDBLib(t), "WARDEN_KEYS_DIR=" + testKeys(t, c.DataDir)}
 	t.Cleanup(func() { c.Kill() })
 	return c
+}
+
+// testKeys creates the keyring embedded.yaml needs (tenant keys are created
+// on first use) and moves the custody private key out of the collector's
+// directory, as scripts/run-embedded.sh does.
+func testKeys(t testing.TB, dataDir string) string {
+	dir := filepath.Join(dataDir, "keys")
+	s, err := vault.InitDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _, err := s.InitCustody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust := filepath.Join(dataDir, "custody")
+	os.MkdirAll(filepath.Join(cust, "custody"), 0o700)
+	if err := os.Rename(vault.CustodyPrivateKeyPath(dir, id), vault.CustodyPrivateKeyPath(cust, id)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // Start runs the process and waits until OTLP and SQL ports answer.

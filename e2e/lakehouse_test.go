@@ -307,7 +307,7 @@ func TestMissingOrMismatchedChDB(t *testing.T) {
 		{"/lib/x86_64-linux-gnu/libc.so.6", "lacks symbol chdb_connect"},
 	} {
 		c := NewCollector(t, ConfigFile(t, "1s"))
-		c.Env = []string{"WARDEN_CHDB_LIB=" + tc.lib}
+		c.Env = append(c.Env, "WARDEN_CHDB_LIB="+tc.lib)
 		err := c.Start()
 		if err == nil {
 			t.Fatalf("%s: collector started", tc.lib)

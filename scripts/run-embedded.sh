@@ -12,6 +12,14 @@ bin=bin/otelcol-warden
 [ -f "$WARDEN_CHDB_LIB" ] || { echo "run-embedded: $WARDEN_CHDB_LIB missing: run make deps-chdb" >&2; exit 1; }
 [ -f "$CONFIG" ] || { echo "run-embedded: config $CONFIG not found" >&2; exit 1; }
 mkdir -p "$WARDEN_DATA_DIR"
+# Keys for fieldhash/promptcrypt: created once; the collector keeps only the
+# custody PUBLIC key, the private key moves to $WARDEN_DATA_DIR/custody.
+export WARDEN_KEYS_DIR=${WARDEN_KEYS_DIR:-$WARDEN_DATA_DIR/keys}
+if [ ! -d "$WARDEN_KEYS_DIR/custody" ]; then
+  bin/warden keys init --dir "$WARDEN_KEYS_DIR" >/dev/null
+  mkdir -p -m 0700 "$WARDEN_DATA_DIR/custody/custody"
+  for k in "$WARDEN_KEYS_DIR"/custody/*.key; do [ -e "$k" ] && mv "$k" "$WARDEN_DATA_DIR/custody/custody/"; done
+fi
 grpc=${WARDEN_OTLP_GRPC:-127.0.0.1:4317}
 http=${WARDEN_OTLP_HTTP:-127.0.0.1:4318}
 sql=${WARDEN_SQL_ENDPOINT:-127.0.0.1:8124}
