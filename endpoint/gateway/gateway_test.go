@@ -394,6 +394,29 @@ func TestFailClosed(t *testing.T) {
 	if n := e.stub.ModelCalls(); n != 0 {
 		t.Fatalf("stub saw %d calls with policy down", n)
 	}
+
+	// A bundle that loads (it decides the engine's probes) but cannot
+	// decide this model: the real engine's evaluation error refuses the
+	// call.
+	dir := t.TempDir()
+	if err := writeFile(dir+"/main.rego", "package warden.main\n\nimport rego.v1\n\ndecision := {\"decision\": \"allow\"} if not input.model.name == \"claude-opus-5-5\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	pd, err := gateway.NewPolicyDecider(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("bundle should load: %v", err)
+	}
+	e2 := newEnv(t, envOpt{decider: pd})
+	resp, body := e2.call(t, apis[0], "warden-local", apis[0].body("hello", "ok", true), true)
+	if resp.StatusCode != 403 || !strings.Contains(body, "undefined") || !strings.Contains(body, "fails closed") {
+		t.Fatalf("undecidable policy: %d %s", resp.StatusCode, body)
+	}
+	if e2.stub.ModelCalls() != 0 {
+		t.Fatal("an undecided call reached the provider")
+	}
+	if ev := e2.sink.last(t); ev.Refusal != "policy_unavailable" || ev.Decision.Action != gateway.ActionBlock {
+		t.Fatalf("event %+v", ev.Decision)
+	}
 }
 
 func writeCorruptBundle(t *testing.T) string {
