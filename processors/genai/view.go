@@ -21,8 +21,12 @@ type view struct {
 
 const noRank = 1 << 30
 
+// reset forgets the previous record. Only the presence flags are cleared:
+// vals are read only where has is set.
 func (v *view) reset() {
-	*v = view{userRank: noRank, deviceRank: noRank, sessRank: noRank}
+	clear(v.has[:])
+	v.contentN = 0
+	v.userRank, v.deviceRank, v.sessRank = noRank, noRank, noRank
 }
 
 // Identity precedence (first wins), record attributes before resource
