@@ -231,7 +231,7 @@ func TestEscapeSuite(t *testing.T) {
 	go io.Copy(&stderr, errR)
 	res, err := endpoint.Run(context.Background(), endpoint.Options{
 		Profile: prof, Argv: []string{h.escapee, "-warden-escape", string(arg)},
-		User: agentUID, Project: h.project, Pseudonyms: h.pseudo, Sink: sink,
+		User: agentUID, Home: h.home, Project: h.project, Pseudonyms: h.pseudo, Sink: sink,
 		Stage2: []string{h.escapee, "-warden-stage2"}, Stdout: outW, Stderr: errW, Telemetry: true,
 	})
 	outW.Close()

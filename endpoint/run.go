@@ -35,7 +35,10 @@ type Options struct {
 	Profile *profile.Profile
 	Argv    []string // agent command; Argv[0] is looked up in PATH
 	User    string   // agent user (name or uid); required, never root
-	Project string   // project directory (default: current directory)
+	// Home overrides the agent user's home directory (service accounts
+	// without one, tests); ~ in the profile expands to it.
+	Home    string
+	Project string // project directory (default: current directory)
 	// Env is added to the agent's environment after Warden's own wiring
 	// (KEY=VALUE).
 	Env          []string
@@ -87,6 +90,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	u, err := LookupUser(o.User)
 	if err != nil {
 		return res, err
+	}
+	if o.Home != "" {
+		u.HomeDir = o.Home
 	}
 	project := o.Project
 	if project == "" {

@@ -102,12 +102,16 @@ func Run(ctx context.Context, c Config, stdin, stdout, stderr *os.File) (endpoin
 			return res, err
 		}
 		defer func() {
-			// Give the collector a moment; what it does not take stays on
-			// disk for the next session.
-			fctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			if err := x.Flush(fctx); err != nil {
-				fmt.Fprintf(os.Stderr, "warden: %v (kept for the next run)\n", err)
+			// Give a reachable collector a moment; what it does not take
+			// stays on disk for the next session (no waiting on one that
+			// is down).
+			if x.Reachable() {
+				fctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				_ = x.Flush(fctx)
+			}
+			if n := x.Stats.Buffered.Load(); n > 0 {
+				fmt.Fprintf(os.Stderr, "warden: %d events kept in the export buffer for the next run (collector %s)\n", n, c.Collector)
 			}
 			x.Close()
 		}()
