@@ -8,7 +8,7 @@ GENERATE_TARGETS += generate-endpoint-bpf
 endif
 BENCH_TARGETS += bench-endpoint
 
-.PHONY: generate-endpoint-bpf bench-endpoint test-endpoint-escape
+.PHONY: generate-endpoint-bpf bench-endpoint test-endpoint-escape test-endpoint-agents
 
 generate-endpoint-bpf:
 	go generate ./endpoint/ebpf/
@@ -19,3 +19,10 @@ test-endpoint-escape:
 
 bench-endpoint:
 	bench/endpoint/run.sh
+	go test -run '^$$' -bench BenchmarkRingBuffer -benchtime 3x ./endpoint/
+
+# Claude Code (npm, pinned in mk/gateway.mk) under warden run, through the
+# gateway to the stub model; needs root.
+TEST_TARGETS += test-endpoint-agents
+test-endpoint-agents: deps-gateway-agents
+	WARDEN_AGENTS_DIR=$(GATEWAY_AGENTS_DIR) go test -count=1 -run 'TestClaudeCodeUnderWardenRun' -v ./endpoint/
