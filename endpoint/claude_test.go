@@ -141,7 +141,7 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 		Argv:         []string{bin, "-p", "Read the file " + key + " and print it.", "--output-format", "json", "--dangerously-skip-permissions"},
 		Env:          []string{"ANTHROPIC_API_KEY=warden-local"},
 		Home:         h.home,
-		OTLPEndpoint: "http://" + colAddr, AgentVersion: "2.1.330",
+		OTLPEndpoint: "http://" + colAddr,
 		Stage2: []string{h.escapee, "-warden-stage2"}, Stdout: outW, Stderr: outW, Telemetry: true,
 	})
 	outW.Close()
@@ -191,6 +191,11 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 	}
 	if agentOwn == 0 {
 		t.Errorf("none of Claude Code's own telemetry reached the collector tagged with session %s", res.SessionID)
+	}
+	for _, e := range mem.all() {
+		if e.Name == schema.EndpointEventAgentLifecycle && e.AgentVersion != "2.1.330" {
+			t.Errorf("lifecycle agent_version %q, want 2.1.330 from the npm package", e.AgentVersion)
+		}
 	}
 	t.Logf("collector: %d denied key reads, %d Claude Code log records with the session id", denied, agentOwn)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -131,6 +132,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	sum, err := fileSHA256(bin)
 	if err != nil {
 		return res, fmt.Errorf("endpoint: agent %s: %w", bin, err)
+	}
+	if base.AgentVersion == "" {
+		base.AgentVersion = packageVersion(bin)
 	}
 	binPseudo := o.Pseudonyms.Path(bin, true)
 	if !o.Profile.Approved(sum) {
@@ -504,6 +508,25 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// packageVersion reads the version of an npm-installed agent from the
+// package.json beside (or up to two levels above) its binary; it never
+// runs the binary.
+func packageVersion(bin string) string {
+	dir := filepath.Dir(bin)
+	for i := 0; i < 3; i++ {
+		if b, err := os.ReadFile(filepath.Join(dir, "package.json")); err == nil {
+			var pj struct {
+				Version string `json:"version"`
+			}
+			if json.Unmarshal(b, &pj) == nil && pj.Version != "" && len(pj.Version) < 64 {
+				return pj.Version
+			}
+		}
+		dir = filepath.Dir(dir)
+	}
+	return ""
 }
 
 // FileSHA256 is the sha256 (hex) of a file: what approved_binaries lists.

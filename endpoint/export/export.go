@@ -84,7 +84,20 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-var bucket = []byte("events")
+var (
+	bucket  = []byte("events")
+	metaBkt = []byte("meta")
+	metaKey = []byte("size_count") // 16 bytes: buffered bytes, events
+)
+
+// putMeta records the buffer's size and count in the same transaction as
+// the change, so Open does not have to scan a large backlog.
+func putMeta(tx *bolt.Tx, size, count int64) error {
+	var v [16]byte
+	binary.BigEndian.PutUint64(v[:8], uint64(size))
+	binary.BigEndian.PutUint64(v[8:], uint64(count))
+	return tx.Bucket(metaBkt).Put(metaKey, v[:])
+}
 
 // Exporter is a durable endpoint.Sink.
 type Exporter struct {
@@ -162,12 +175,27 @@ func Open(cfg Config) (*Exporter, error) {
 		if err != nil {
 			return err
 		}
+		m, err := tx.CreateBucketIfNotExists(metaBkt)
+		if err != nil {
+			return err
+		}
 		x.seq = b.Sequence()
-		return b.ForEach(func(k, v []byte) error {
+		if v := m.Get(metaKey); len(v) == 16 {
+			x.size = int64(binary.BigEndian.Uint64(v[:8]))
+			x.Stats.Buffered.Store(int64(binary.BigEndian.Uint64(v[8:])))
+			return nil
+		}
+		var n int64
+		err = b.ForEach(func(k, v []byte) error {
 			x.size += int64(len(v))
-			x.Stats.Buffered.Add(1)
+			n++
 			return nil
 		})
+		x.Stats.Buffered.Store(n)
+		if err != nil {
+			return err
+		}
+		return putMeta(tx, x.size, n)
 	})
 	if err != nil {
 		db.Close()
@@ -299,6 +327,9 @@ func (x *Exporter) store(batch []record) {
 				dropped++
 			}
 		}
+		if err := putMeta(tx, size, x.Stats.Buffered.Load()+int64(len(vals))-int64(dropped)); err != nil {
+			return err
+		}
 		x.mu.Lock()
 		x.size = size
 		x.mu.Unlock()
@@ -417,16 +448,21 @@ func (x *Exporter) shipOnce(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		return nil
+		// Counters move inside the (serialized) transaction so the meta
+		// record never sees a half-applied change.
+		x.mu.Lock()
+		x.size -= sizes
+		size := x.size
+		x.mu.Unlock()
+		x.Stats.Buffered.Add(-int64(len(keys)))
+		return putMeta(tx, size, x.Stats.Buffered.Load())
 	})
 	if err != nil {
 		return 0, err
 	}
 	x.mu.Lock()
-	x.size -= sizes
 	x.space.Broadcast()
 	x.mu.Unlock()
-	x.Stats.Buffered.Add(-int64(len(keys)))
 	x.Stats.Exported.Add(uint64(len(recs)))
 	return len(keys), nil
 }
