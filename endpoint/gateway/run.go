@@ -66,7 +66,7 @@ func BuildDeps(ctx context.Context, cfg *Config, det Detector, version string, l
 		d.Reviews = NewReviews(cfg.Review.Timeout, a)
 		if cfg.Telemetry.KeysDir != "" {
 			// The same keyed pseudonym fieldhash gives the user in the lake.
-			if ks, err := vault.OpenLocalStore(cfg.Telemetry.KeysDir, vault.LocalOptions{}); err == nil {
+			if ks, err := vault.OpenLocalStore(cfg.Telemetry.KeysDir, vault.LocalOptions{AutoCreate: true}); err == nil {
 				if tk, err := ks.TenantKeys(cfg.Identity.Tenant); err == nil {
 					if ps, err := vault.NewPseudonymizer(tk.Current); err == nil {
 						d.Reviews.Pseudonym = ps.Value
