@@ -142,7 +142,7 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 		Env:          []string{"ANTHROPIC_API_KEY=warden-local"},
 		Home:         h.home,
 		OTLPEndpoint: "http://" + colAddr,
-		Stage2: []string{h.escapee, "-warden-stage2"}, Stdout: outW, Stderr: outW, Telemetry: true,
+		Stage2:       []string{h.escapee, "-warden-stage2"}, Stdout: outW, Stderr: outW, Telemetry: true,
 	})
 	outW.Close()
 	<-done
