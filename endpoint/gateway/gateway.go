@@ -49,6 +49,7 @@ type Gateway struct {
 	limits  *rateLimits
 	blockTy map[string]bool
 	seq     atomic.Uint64
+	scans   *scanCache
 }
 
 // New builds a gateway from a validated config.
@@ -63,7 +64,7 @@ func New(cfg *Config, o Options) (*Gateway, error) {
 		o.Now = time.Now
 	}
 	g := &Gateway{cfg: cfg, o: o, clients: map[string]*http.Client{}, limits: newRateLimits(cfg.RateLimits),
-		blockTy: map[string]bool{}}
+		blockTy: map[string]bool{}, scans: newScanCache(4096)}
 	for _, t := range cfg.DLP.ResponseBlockTypes {
 		g.blockTy[t] = true
 	}
@@ -289,7 +290,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 	for i, t := range pr.texts {
 		s := t.get()
 		ev.BytesScanned += int64(len(s))
-		fs := g.o.Detector.Scan(s)
+		fs := g.scan(s)
 		if len(fs) == 0 {
 			continue
 		}

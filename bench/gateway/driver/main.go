@@ -159,16 +159,31 @@ func makePrompt(size int, pii bool) string {
 	return b.String()[:size]
 }
 
+// nonceMark is overwritten per request with a counter, so every prompt is
+// new to the gateway (no cache can answer for it).
+const nonceMark = "NONCE-0000000000"
+
 func chatBody(prompt string, stream bool) []byte {
 	b, _ := json.Marshal(map[string]any{"model": "gpt-5.1", "stream": stream, "max_tokens": 256,
-		"messages": []any{map[string]any{"role": "user", "content": prompt}}})
+		"messages": []any{map[string]any{"role": "user", "content": nonceMark + " " + prompt}}})
+	return b
+}
+
+var nonce atomic.Uint64
+
+// unique copies a body template with a fresh nonce.
+func unique(tmpl []byte) []byte {
+	b := append([]byte(nil), tmpl...)
+	if i := bytes.Index(b, []byte(nonceMark)); i >= 0 {
+		copy(b[i:], fmt.Sprintf("NONCE-%010x", nonce.Add(1)))
+	}
 	return b
 }
 
 // one sends a request and returns the full latency, or on a stream the
 // time to the first content delta.
 func one(cl *http.Client, t target, body []byte, stream bool) (time.Duration, error) {
-	req, _ := http.NewRequest(http.MethodPost, t.url+"/v1/chat/completions", bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, t.url+"/v1/chat/completions", bytes.NewReader(unique(body)))
 	req.Header = t.hdr.Clone()
 	start := time.Now()
 	resp, err := cl.Do(req)
