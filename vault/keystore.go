@@ -37,10 +37,14 @@ type KeyStore interface {
 
 var tenantRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
+// ErrInvalidTenant marks a tenant name that can never get keys (callers
+// reject the data permanently instead of retrying it forever).
+var ErrInvalidTenant = errors.New("vault: invalid tenant name")
+
 // ValidTenant reports whether a tenant name is usable as a key file name.
 func ValidTenant(t string) error {
 	if !tenantRE.MatchString(t) {
-		return fmt.Errorf("vault: invalid tenant name %q (want [A-Za-z0-9][A-Za-z0-9._-]{0,127})", t)
+		return fmt.Errorf("%w %q (want [A-Za-z0-9][A-Za-z0-9._-]{0,127})", ErrInvalidTenant, t)
 	}
 	return nil
 }

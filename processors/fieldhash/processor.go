@@ -3,10 +3,12 @@ package fieldhash
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -135,7 +137,12 @@ func (p *fieldProcessor) start(_ context.Context, host component.Host) error {
 func (p *fieldProcessor) tenant(t string) (*tenantState, error) {
 	keys, err := p.ks.TenantKeys(t)
 	if err != nil {
-		return nil, fmt.Errorf("fieldhash: keys of tenant %q: %w", t, err)
+		err = fmt.Errorf("fieldhash: keys of tenant %q: %w", t, err)
+		if errors.Is(err, vault.ErrInvalidTenant) {
+			// Retrying cannot help: the sender gets a non-retryable error.
+			err = consumererror.NewPermanent(err)
+		}
+		return nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -223,5 +224,17 @@ func TestStartWithoutKeyringFails(t *testing.T) {
 	err := p.Start(context.Background(), keyringtest.Host{})
 	if err == nil || !strings.Contains(err.Error(), `extension "keyring" is not configured`) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestInvalidTenantIsPermanentError(t *testing.T) {
+	host, _ := keyringtest.New(t)
+	p, sink := newLogs(t, host, createDefaultConfig().(*Config))
+	err := p.ConsumeLogs(context.Background(), sample("../../etc"))
+	if !consumererror.IsPermanent(err) || !strings.Contains(err.Error(), `"../../etc"`) {
+		t.Fatalf("got %v", err)
+	}
+	if len(sink.AllLogs()) != 0 {
+		t.Fatal("records with an unusable tenant were forwarded unhashed")
 	}
 }

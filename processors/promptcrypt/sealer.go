@@ -2,12 +2,14 @@ package promptcrypt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
@@ -126,7 +128,11 @@ func (s *sealer) start(_ context.Context, host component.Host) error {
 func (s *sealer) addresser(tenant string) (*vault.Pseudonymizer, error) {
 	keys, err := s.ks.TenantKeys(tenant)
 	if err != nil {
-		return nil, fmt.Errorf("promptcrypt: keys of tenant %q: %w", tenant, err)
+		err = fmt.Errorf("promptcrypt: keys of tenant %q: %w", tenant, err)
+		if errors.Is(err, vault.ErrInvalidTenant) {
+			err = consumererror.NewPermanent(err) // retrying cannot help
+		}
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
