@@ -81,6 +81,15 @@ var ErrNotApproved = errors.New("agent binary not approved")
 // the privileged set-up done by endpointd).
 func Run(ctx context.Context, o Options) (Result, error) {
 	t0 := time.Now()
+	// WARDEN_RUN_TIMING=1 prints how long each set-up phase took.
+	timing := os.Getenv("WARDEN_RUN_TIMING") == "1"
+	last := t0
+	mark := func(phase string) {
+		if timing {
+			fmt.Fprintf(os.Stderr, "warden run: %-8s %6.1f ms\n", phase, float64(time.Since(last).Microseconds())/1000)
+			last = time.Now()
+		}
+	}
 	res := Result{SessionID: o.SessionID}
 	if res.SessionID == "" {
 		res.SessionID = NewSessionID()
@@ -136,6 +145,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if base.AgentVersion == "" {
 		base.AgentVersion = packageVersion(bin)
 	}
+	mark("binary")
 	binPseudo := o.Pseudonyms.Path(bin, true)
 	if !o.Profile.Approved(sum) {
 		ev := lifecycle(schema.PhaseRefused)
@@ -171,6 +181,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	plan.TCPPorts = ports
 	plan.Env = agentEnv(u, project, res.SessionID, o)
+	mark("plan")
 
 	// 3. Cgroup and eBPF (fail closed: no allowlist, no agent).
 	mem, _ := profile.ParseBytes(o.Profile.Limits.Memory)
@@ -182,7 +193,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err := ebpf.EnsureTracefs(); err != nil {
 		return res, err
 	}
-	bpf, err := ebpf.Open(cg.Path, allow, WatchList())
+	watch := WatchList()
+	if !o.Telemetry {
+		watch = nil // enforcement only: the kernel emits egress verdicts alone
+	}
+	mark("cgroup")
+	bpf, err := ebpf.Open(cg.Path, allow, watch)
+	mark("ebpf")
 	if err != nil {
 		return res, err
 	}
@@ -209,7 +226,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 					}
 					continue
 				}
-				if errors.Is(err, ebpf.ErrClosed) {
+				if errors.Is(err, ebpf.ErrClosed) || errors.Is(err, ebpf.ErrFlushed) {
 					return
 				}
 				continue
@@ -238,6 +255,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	res.StartupMS = float64(time.Since(t0).Microseconds()) / 1000
+	mark("launch")
 	start := lifecycle(schema.PhaseStart)
 	start.PathPseudonym, start.ContentSHA256 = binPseudo, sum
 	start.Attrs[schema.EndpointAttrBinarySHA] = sum
@@ -290,6 +308,7 @@ loop:
 	// 5. Leftover processes go; the ring buffer is drained.
 	cg.Kill()
 	stopping.Store(true)
+	_ = bpf.Flush() // wakes the reader: it drains what is pending, then stops
 	<-pumpDone
 	res.Emitted, res.Lost, _ = bpf.Counters()
 	end.Attrs[schema.EndpointAttrLostEvents] = int64(res.Lost)

@@ -168,6 +168,12 @@ func EnsureTracefs() error {
 // ErrClosed is returned by Read after Close.
 var ErrClosed = ringbuf.ErrClosed
 
+// ErrFlushed is returned by Read once the samples pending at Flush were read.
+var ErrFlushed = ringbuf.ErrFlushed
+
+// Flush makes a blocked Read return: pending samples first, then ErrFlushed.
+func (s *Session) Flush() error { return s.reader.Flush() }
+
 // SetDeadline makes a blocked Read return os.ErrDeadlineExceeded at t.
 func (s *Session) SetDeadline(t time.Time) { s.reader.SetDeadline(t) }
 
