@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,6 +45,8 @@ var canaries = map[string]string{
 // it must be found in the lake and in the ClickHouse data directory, which
 // proves the scan would see a leaked canary.
 const control = "CONTROL-VISIBLE-9e1b"
+
+var keyringDirRE = regexp.MustCompile(`(?m)^(  keyring:\n(?:    .*\n)*?    directory: ).*$`)
 
 func privacyCollectorBin(t *testing.T) string {
 	if p := os.Getenv("WARDEN_E2E_COLLECTOR"); p != "" {
@@ -86,10 +89,20 @@ func privacyConfig(t *testing.T, keyDir string, noCodecs bool) string {
 		s = strings.Replace(s, old, new, n)
 	}
 	rep("roll_interval: 60s", "roll_interval: 1s", 1)
-	// embedded.yaml carries keyring, fieldhash, policy and promptcrypt
-	// itself (lakehouse helper); only the key directory is pointed here.
-	rep("${env:WARDEN_KEYS_DIR:-./data/keys}", keyDir, 1)
-	rep("processors: [memory_limiter, genai, fieldhash, policy, promptcrypt]", "processors: [memory_limiter, genai, fieldhash, policy, promptcrypt]", 2) // logs, traces
+	if m := keyringDirRE.FindStringIndex(s); m != nil {
+		// embedded.yaml already wires the keyring and the processors: only
+		// point the keyring at this test's key directory.
+		s = s[:m[0]] + keyringDirRE.ReplaceAllString(s[m[0]:m[1]], "${1}"+keyDir) + s[m[1]:]
+		if !strings.Contains(s, "promptcrypt") || !strings.Contains(s, "fieldhash") {
+			t.Fatal("embedded.yaml has a keyring but not fieldhash and promptcrypt")
+		}
+	} else {
+		rep("extensions:\n  file_storage/queue:", "extensions:\n  keyring:\n    directory: "+keyDir+"\n    auto_create_tenants: true\n  file_storage/queue:", 1)
+		rep("extensions: [file_storage/queue, lakehouse]", "extensions: [file_storage/queue, lakehouse, keyring]", 1)
+		rep("  genai: {}\n", "  genai: {}\n  fieldhash:\n    keyring: keyring\n  promptcrypt:\n    keyring: keyring\n", 1)
+		rep("processors: [memory_limiter, genai]", "processors: [memory_limiter, genai, fieldhash, promptcrypt]", 2) // logs, traces
+		rep("processors: [memory_limiter, genai]", "processors: [memory_limiter, genai, fieldhash]", 1)              // metrics
+	}
 	if noCodecs {
 		rep("  lakehouse:\n    data_dir:", "  lakehouse:\n    no_codecs: true\n    data_dir:", 1)
 	}
