@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -162,11 +163,25 @@ func TestClaudeCodeRealAgentCost(t *testing.T) {
 			return ok, fmt.Sprintf("%d rows, input %d, cost %v", n, in, cost)
 		})
 	})
+	// Claude Code's user.id is the userID it keeps in ~/.claude.json:
+	// genai resolves it as the user, fieldhash must pseudonymize it.
+	var cfg struct {
+		UserID string `json:"userID"`
+	}
+	if b, err := os.ReadFile(filepath.Join(home, ".claude.json")); err != nil || json.Unmarshal(b, &cfg) != nil || cfg.UserID == "" {
+		t.Fatalf("no userID in Claude Code's ~/.claude.json: %v", err)
+	}
+	t.Run("user_pseudonymized", func(t *testing.T) {
+		out := c.MustSQL(fmt.Sprintf("SELECT DISTINCT user_pseudonym FROM events WHERE tenant = '%s' AND kind = 'model_call'", tenant))
+		if out == "" || strings.Contains(out, "\n") || out == cfg.UserID || strings.Contains(out, cfg.UserID) {
+			t.Errorf("user_pseudonym = %q (raw user.id %s)", out, cfg.UserID)
+		}
+	})
 	c.Stop()
 	// The prompt went through genai into warden.messages; without
 	// promptcrypt sealing it before the exporter's persistent queue, the
 	// queue file would hold it in clear. Nothing on disk may hold it.
-	t.Run("prompt_not_on_disk", func(t *testing.T) {
+	t.Run("prompt_and_user_id_not_on_disk", func(t *testing.T) {
 		err := filepath.Walk(c.DataDir, func(p string, info os.FileInfo, err error) error {
 			if err != nil || info.IsDir() {
 				return err
@@ -174,6 +189,9 @@ func TestClaudeCodeRealAgentCost(t *testing.T) {
 			b, err := os.ReadFile(p)
 			if err == nil && bytes.Contains(b, []byte(canary)) {
 				t.Errorf("prompt canary found on disk in %s (the pipeline in collector/config/embedded.yaml needs promptcrypt before the exporter's persistent queue)", p)
+			}
+			if err == nil && bytes.Contains(b, []byte(cfg.UserID)) {
+				t.Errorf("raw Claude Code user.id found on disk in %s", p)
 			}
 			return nil
 		})
