@@ -522,3 +522,54 @@ func TestClaudeRawBodies(t *testing.T) {
 		}
 	}
 }
+
+// Failed calls are model_error rows: provider, model and status, never
+// tokens or cost.
+func TestModelErrors(t *testing.T) {
+	n := testNormalizer(t)
+	cases := []struct {
+		service, event string
+		fill           func(m pcommon.Map)
+		provider       string
+		status         string
+	}{
+		{"claude-code", "api_error", func(m pcommon.Map) {
+			m.PutStr("model", "claude-opus-5-5")
+			m.PutStr("status_code", "529")
+			m.PutStr("error", "overloaded")
+		}, "anthropic", "error:529"},
+		{"codex_exec", "codex.api_request", func(m pcommon.Map) {
+			m.PutStr("model", "gpt-6.1-sol")
+			m.PutStr("http.response.status_code", "429")
+		}, "openai", "error:429"},
+		{"gemini-cli", "gemini_cli.api_error", func(m pcommon.Map) {
+			m.PutStr("model", "gemini-3.8-flash")
+			m.PutStr("error", "quota")
+		}, "gemini", "error:quota"},
+	}
+	for _, c := range cases {
+		ld, lr := oneLog(c.service, "", func(m pcommon.Map) {
+			m.PutStr("event.name", c.event)
+			c.fill(m)
+		})
+		n.NormalizeLogs(ld)
+		m := lr.Attributes()
+		if get(m, aKind).Str() != schema.KindModelError || get(m, aProvider).Str() != c.provider || get(m, aStatus).Str() != c.status {
+			t.Errorf("%s: kind %s provider %s status %s", c.event, get(m, aKind).Str(), get(m, aProvider).Str(), get(m, aStatus).Str())
+		}
+		for _, k := range []string{aInputTokens, aCostUSD, aCostSource} {
+			if _, ok := m.Get(k); ok {
+				t.Errorf("%s: model_error carries %s", c.event, k)
+			}
+		}
+	}
+	// A successful codex.api_request is not a call row (the sse_event is).
+	ld, lr := oneLog("codex_exec", "", func(m pcommon.Map) {
+		m.PutStr("event.name", "codex.api_request")
+		m.PutStr("http.response.status_code", "200")
+	})
+	n.NormalizeLogs(ld)
+	if k := get(lr.Attributes(), aKind).Str(); k != schema.KindOther {
+		t.Errorf("successful codex.api_request: kind %s", k)
+	}
+}
