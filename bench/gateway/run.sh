@@ -47,8 +47,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 "$work/stubmodel" -addr 127.0.0.1:0 -discard-bodies -text "Here is a short summary of the report." >"$work/stub.url" &
 pids+=($!)
-for _ in $(seq 50); do [ -s "$work/stub.url" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -s "$work/stub.url" ] && break; sleep 0.1; done
 stub=$(head -1 "$work/stub.url")
+[ -n "$stub" ] || { echo "run.sh: the stub did not start" >&2; exit 1; }
 otlp_port=$(free_port)
 "$work/driver" -mode otlpsink -stub "127.0.0.1:$otlp_port" >/dev/null &
 pids+=($!)
