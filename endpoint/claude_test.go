@@ -167,6 +167,7 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 			rl := ld.ResourceLogs().At(i)
 			svc, _ := rl.Resource().Attributes().Get("service.name")
 			rsess, _ := rl.Resource().Attributes().Get("warden.session_id")
+			ruser, _ := rl.Resource().Attributes().Get("warden.user_pseudonym")
 			sl := rl.ScopeLogs()
 			for j := 0; j < sl.Len(); j++ {
 				lrs := sl.At(j).LogRecords()
@@ -181,6 +182,9 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 						}
 					} else if rsess.Str() == res.SessionID {
 						agentOwn++
+						if !strings.HasPrefix(ruser.Str(), "ps1:") {
+							t.Errorf("agent record without the user pseudonym: %q", ruser.Str())
+						}
 					}
 				}
 			}

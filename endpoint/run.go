@@ -180,7 +180,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	plan.TCPPorts = ports
-	plan.Env = agentEnv(u, project, res.SessionID, o)
+	plan.Env = agentEnv(u, project, base, o)
 	mark("plan")
 
 	// 3. Cgroup and eBPF (fail closed: no allowlist, no agent).
@@ -204,7 +204,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	defer bpf.Close()
-	conv := &converter{base: base, pseudo: o.Pseudonyms, hashes: newHashCache(4096, 64<<20), cgid: cg.ID}
+	conv := &converter{base: base, pseudo: o.Pseudonyms, hashes: newHashCache(8192, 1<<20), cgid: cg.ID}
 	// The reader drains the ring buffer into memory as fast as it can; the
 	// converter (pseudonyms, content hashes) works behind it, so bursts
 	// wait in the channel instead of overflowing the kernel buffer.
@@ -440,7 +440,8 @@ func LookupUser(name string) (User, error) {
 // agentEnv builds the agent's environment from scratch: nothing of the
 // invoking (possibly root) environment leaks in except the terminal type
 // and locale.
-func agentEnv(u User, project, session string, o Options) []string {
+func agentEnv(u User, project string, id Event, o Options) []string {
+	session := id.SessionID
 	env := []string{
 		"HOME=" + u.HomeDir,
 		"USER=" + u.Username,
@@ -455,14 +456,18 @@ func agentEnv(u User, project, session string, o Options) []string {
 			env = append(env, k+"="+v)
 		}
 	}
-	env = append(env, AgentWiring(o.Profile.Gateway, o.OTLPEndpoint, session)...)
+	env = append(env, AgentWiring(o.Profile.Gateway, o.OTLPEndpoint, id)...)
 	return append(env, o.Env...)
 }
 
 // AgentWiring is the environment that points an agent's model calls at
 // the Warden gateway and its own OTLP telemetry at the endpoint (see
 // /work/shared/AGENT-TELEMETRY.md for each agent's knobs).
-func AgentWiring(gateway, otlp, session string) []string {
+//
+// The agent's own records get the session id and the user and device
+// pseudonyms as resource attributes (the same values as the endpoint's
+// events), so the collector joins them without a relay.
+func AgentWiring(gateway, otlp string, id Event) []string {
 	var env []string
 	if gateway != "" {
 		g := strings.TrimSuffix(gateway, "/")
@@ -492,10 +497,23 @@ func AgentWiring(gateway, otlp, session string) []string {
 			"OTEL_LOGS_EXPORT_INTERVAL=1000",
 			"OTEL_TRACES_EXPORT_INTERVAL=1000",
 			"OTEL_METRICS_INCLUDE_SESSION_ID=true",
-			"OTEL_RESOURCE_ATTRIBUTES=warden.session_id="+session,
+			"OTEL_RESOURCE_ATTRIBUTES="+resourceAttrs(id),
 		)
 	}
 	return env
+}
+
+func resourceAttrs(id Event) string {
+	// key=value,... ; the values (hex ids, "ps1:v1:..." pseudonyms, agent
+	// names) need no percent-encoding, and any that would is left out.
+	var kv []string
+	for _, p := range [][2]string{{"session_id", id.SessionID}, {"user_pseudonym", id.UserPseudonym},
+		{"device_pseudonym", id.DevicePseudonym}, {"agent", id.Agent}} {
+		if p[1] != "" && !strings.ContainsAny(p[1], ",=% \"\\") {
+			kv = append(kv, "warden."+p[0]+"="+p[1])
+		}
+	}
+	return strings.Join(kv, ",")
 }
 
 // NewSessionID returns a random 128-bit session id (hex).

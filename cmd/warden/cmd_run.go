@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/wardenhq/warden/endpoint"
@@ -77,6 +78,12 @@ func runRun(args []string) int {
 			fmt.Fprintln(os.Stderr, "warden run:", r.Error)
 		}
 		return r.ExitCode
+	}
+	if p := os.Getenv("WARDEN_CPUPROFILE"); p != "" { // profiling the sensor itself
+		if f, err := os.Create(p); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 	}
 	res, err := launch.Run(context.Background(), c, os.Stdin, os.Stdout, os.Stderr)
 	if err != nil {
