@@ -8,4 +8,4 @@ bench-lakehouse:
 
 # The exporter path alone (map + encode + chDB + Parquet), CPU µs/record.
 bench-lakehouse-go:
-	$(GO) test -run '^$$' -bench 'ExporterLogs' -benchtime 60x -count 3 ./collector/lakehouseexporter
+	$(GO) test -run '^$$' -bench 'ExporterLogs' -benchtime 40x -count 5 ./bench/lakehouse

@@ -26,9 +26,11 @@ cfg=$root/bench/lakehouse/warden-lakehouse.yaml
 cd "$peer"
 COLLECTOR_CONFIG="configs/a-batch-nop.yaml configs/c-redact-hash-file.yaml $bin::$cfg" ./run.sh logs "$N" | tee "${RESULTS_FILE:-/dev/null}"
 
-# Bytes per event: one more warden run kept on disk, then sizes of the
-# events table parts and of the committed Parquet files over their rows.
-out=$(KEEP=1 RUNS=1 COLLECTOR_CONFIG="$bin::$cfg" ./run.sh logs "$N" 2>&1 | tee /dev/stderr | grep -o 'BENCH_TMPDIR [^ ]*' | tail -1 || true)
-dir=$(ls -dt "${TMPDIR:-/tmp}"/peer-bench.* | head -1)
+# Bytes per event: one more warden run kept on disk (in a private TMPDIR,
+# so concurrent benchmark runs of others are not picked up), then sizes of
+# the events table's parts and of the committed Parquet files over their rows.
+keep=$(mktemp -d)
+TMPDIR=$keep KEEP=1 RUNS=1 COLLECTOR_CONFIG="$bin::$cfg" ./run.sh logs "$N" > "$keep/run.log" 2>&1 || { cat "$keep/run.log" >&2; exit 1; }
+dir=$(ls -d "$keep"/peer-bench.* | head -1)
 (cd "$root" && go run ./bench/lakehouse/count "$dir/data")
-rm -rf -- "$dir"
+rm -rf -- "$keep"

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -306,55 +304,3 @@ func TestMetricsAndTraces(t *testing.T) {
 	}
 }
 
-func BenchmarkExporterLogs(b *testing.B) {
-	h, _ := env(b)
-	exp := newLogs(b, h)
-	const per = 5000
-	batches := make([]plog.Logs, 0, 64)
-	mk := func(n int) plog.Logs {
-		ld := plog.NewLogs()
-		rl := ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr("service.name", "claude-code")
-		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
-		for i := 0; i < per; i++ {
-			lr := lrs.AppendEmpty()
-			modelCall(lr, "bench", i)
-			id := [16]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(i), byte(i >> 8)}
-			lr.Attributes().PutEmptyBytes("warden.event_id").FromRaw(id[:])
-			lr.Attributes().PutStr("warden.user_pseudonym", fmt.Sprintf("u%d", i%50))
-			lr.Attributes().PutStr("warden.session_id", fmt.Sprintf("s%d", i%200))
-		}
-		return ld
-	}
-	var r0, r1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
-	var setup time.Duration
-	b.ResetTimer()
-	for n := 0; n < b.N; n++ {
-		b.StopTimer()
-		if len(batches) == 0 {
-			var a, z syscall.Rusage
-			syscall.Getrusage(syscall.RUSAGE_THREAD, &a)
-			for k := 0; k < 8; k++ {
-				batches = append(batches, mk(n*8+k))
-			}
-			syscall.Getrusage(syscall.RUSAGE_THREAD, &z)
-			setup += cpu(z) - cpu(a)
-		}
-		ld := batches[len(batches)-1]
-		batches = batches[:len(batches)-1]
-		b.StartTimer()
-		if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
-			b.Fatal(err)
-		}
-	}
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
-	// CPU time of the whole process (exporter, encoders, chDB's threads)
-	// minus building the input: robust to other load on the machine.
-	b.ReportMetric(float64((cpu(r1)-cpu(r0)-setup).Nanoseconds())/float64(b.N*per)/1000, "cpu-µs/record")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*per)/1000, "wall-µs/record")
-}
-
-func cpu(r syscall.Rusage) time.Duration {
-	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
-}

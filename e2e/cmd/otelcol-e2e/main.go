@@ -7,6 +7,8 @@
 package main
 
 import (
+	"net/http"
+	_ "net/http/pprof" // only served when WARDEN_PPROF names a loopback address
 	"os"
 
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
@@ -55,6 +57,9 @@ func components() (otelcol.Factories, error) {
 }
 
 func main() {
+	if addr := os.Getenv("WARDEN_PPROF"); addr != "" {
+		go http.ListenAndServe(addr, nil)
+	}
 	set := otelcol.CollectorSettings{
 		BuildInfo: component.BuildInfo{Command: "otelcol-e2e", Description: "Warden lakehouse e2e collector", Version: "0.1.0"},
 		Factories: components,
