@@ -8,6 +8,7 @@ package gateway
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -25,6 +26,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/wardenhq/warden/policy/engine"
 )
@@ -197,7 +200,7 @@ func newEventID() [16]byte {
 
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length",
-	"Accept-Encoding", "Host", "X-Warden-Device-Token"}
+	"Accept-Encoding", "Content-Encoding", "Host", "X-Warden-Device-Token"}
 
 // ServeHTTP runs one call through the pipeline.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -463,6 +466,34 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 // known (large prompts are the common case).
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	rd := http.MaxBytesReader(nil, r.Body, limit)
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+	case "gzip", "zstd":
+		// Compressed request bodies are inspected like any other; the
+		// limit applies to the decompressed size too.
+		var dec io.Reader
+		if enc == "gzip" {
+			zr, err := gzip.NewReader(rd)
+			if err != nil {
+				return nil, fmt.Errorf("gzip request body: %w", err)
+			}
+			dec = zr
+		} else {
+			zr, err := zstd.NewReader(rd)
+			if err != nil {
+				return nil, fmt.Errorf("zstd request body: %w", err)
+			}
+			defer zr.Close()
+			dec = zr
+		}
+		b, err := io.ReadAll(io.LimitReader(dec, limit+1))
+		if err == nil && int64(len(b)) > limit {
+			return nil, &http.MaxBytesError{Limit: limit}
+		}
+		return b, err
+	default:
+		return nil, fmt.Errorf("Content-Encoding %q is not supported (gzip, zstd or none)", enc)
+	}
 	if n := r.ContentLength; n > 0 && n <= limit {
 		buf := make([]byte, n)
 		if _, err := io.ReadFull(rd, buf); err != nil {

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -568,5 +569,39 @@ func TestCountTokensInspected(t *testing.T) {
 	resp, _ := http.Head(e.srv.URL + "/api/hello")
 	if resp.StatusCode != 200 {
 		t.Fatalf("probe: %d", resp.StatusCode)
+	}
+}
+
+// TestCompressedRequest: a gzip-compressed prompt is decompressed,
+// inspected and redacted like any other; the upstream gets plain JSON.
+func TestCompressedRequest(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(apis[1].body("SSN "+ssn, "x", false)))
+	zw.Close()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", &buf)
+	req.Header.Set("Authorization", "Bearer warden-local")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	up := e.stub.Requests()[0]
+	if bytes.Contains(up.Body, []byte(ssn)) || !bytes.Contains(up.Body, []byte("[REDACTED_US_SSN_1]")) || up.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("upstream got %q %s", up.Header.Get("Content-Encoding"), up.Body)
+	}
+	req, _ = http.NewRequest("POST", e.srv.URL+"/v1/responses", strings.NewReader("x"))
+	req.Header.Set("Authorization", "Bearer warden-local")
+	req.Header.Set("Content-Encoding", "br")
+	resp, _ = http.DefaultClient.Do(req)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "not supported") {
+		t.Fatalf("br: %d %s", resp.StatusCode, b)
 	}
 }

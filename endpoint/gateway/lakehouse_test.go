@@ -96,9 +96,11 @@ providers:
 			t.Fatalf("user_pseudonym %q: not pseudonymised", f[8])
 		}
 	}
-	if n := c.MustSQL("SELECT count() FROM prompt_blocks WHERE tenant = 'gwlake'"); n == "0" {
-		t.Fatal("no sealed prompt blocks stored")
-	}
+	// Every prompt_ref of the events names a stored sealed block.
+	e2e.WaitFor(t, 60*time.Second, "sealed prompt blocks", func() (bool, string) {
+		out, err := c.SQL("SELECT countIf(block_id NOT IN (SELECT block_id FROM prompt_blocks WHERE tenant = 'gwlake')), count() FROM (SELECT arrayJoin(prompt_ref) AS block_id FROM events WHERE tenant = 'gwlake' AND source = 'warden_gateway')")
+		return err == nil && strings.HasPrefix(out, "0\t") && out != "0\t0", out + fmt.Sprint(err)
+	})
 	c.Stop()
 	filepath.Walk(c.DataDir, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() {
