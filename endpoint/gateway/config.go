@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/user"
 	"strings"
 	"time"
 
@@ -27,7 +28,8 @@ type Config struct {
 	// (the gateway listens on loopback).
 	LocalKey string `yaml:"local_key"`
 	// Identity is the user/device/department a local gateway attributes
-	// calls to (central mode maps them from tokens or certificates).
+	// calls to (default: the current OS user and the host name); central
+	// mode maps them from tokens or certificates.
 	Identity Identity `yaml:"identity"`
 	// TLS serves agents over TLS; with client_ca_file, client certificates
 	// are required and mapped to identities (central mode).
@@ -338,6 +340,17 @@ func (c *Config) Validate() error {
 	}
 	if c.Identity.Tenant == "" {
 		c.Identity.Tenant = "default"
+	}
+	if c.Mode == "local" {
+		// A desktop gateway speaks for the logged-in user on this host.
+		if c.Identity.User == "" {
+			if u, err := user.Current(); err == nil {
+				c.Identity.User = u.Username
+			}
+		}
+		if c.Identity.Device == "" {
+			c.Identity.Device, _ = os.Hostname()
+		}
 	}
 	return errors.Join(errs...)
 }
