@@ -141,6 +141,7 @@ func openChDB(t *testing.T) *chdb.Conn {
 func TestEngine(t *testing.T) {
 	c := openChDB(t)
 	t.Run("DDLMatchesStructInEngine", func(t *testing.T) { testDDLInEngine(t, c) })
+	t.Run("ArrowMatchesEngine", func(t *testing.T) { testArrowMatchesEngine(t, c) })
 	t.Run("MigrationsKeepData", func(t *testing.T) { testMigrations(t, c) })
 	t.Run("NoCodecsApplies", func(t *testing.T) {
 		o := schema.RenderOptions{Database: "nocodec", NoCodecs: true}
