@@ -154,6 +154,9 @@ func TestRealAgentsPrivateKeyCut(t *testing.T) {
 			if !strings.Contains(out, "private_key") {
 				t.Fatalf("%s did not show Warden's error:\n%s", a.name, tail(out))
 			}
+			if a.name == "codex" && e.stub.ModelCalls() != 1 {
+				t.Fatalf("codex retried the cut response (%d calls)", e.stub.ModelCalls())
+			}
 			cut := false
 			for _, ev := range e.sink.all() {
 				cut = cut || ev.Status == "cut"

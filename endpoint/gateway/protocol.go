@@ -556,9 +556,13 @@ func streamErrorEvent(api *apiKind, e *wardenError, seq int64) []byte {
 		name = "error"
 	case apiResponses:
 		name = "response.failed"
+		// Codex retries a failed response unless its error code says
+		// retrying cannot help; "invalid_prompt" is the code that makes it
+		// stop and show the message (a policy cut is just as final).
+		// Warden's own reason stays in warden_code.
 		data = map[string]any{"type": "response.failed", "sequence_number": seq, "response": map[string]any{
 			"object": "response", "status": "failed",
-			"error": map[string]any{"code": e.code, "message": e.msg}}}
+			"error": map[string]any{"code": "invalid_prompt", "message": e.msg, "warden_code": e.code}}}
 	}
 	b, _ := json.Marshal(data)
 	if api.base() == apiGemini {
