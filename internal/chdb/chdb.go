@@ -195,9 +195,9 @@ func Open(o Options) (*Conn, error) {
 		return nil, fmt.Errorf("chdb: version check: %w", err)
 	}
 	c.Version = strings.TrimSpace(string(v))
-	if !strings.HasPrefix(c.Version, SupportedMajorMinor) {
+	if err := checkVersion(loadPath, c.Version); err != nil {
 		c.closeLocked()
-		return nil, fmt.Errorf("chdb: library %s is ClickHouse %s, want %sx (mismatched libchdb.so; run `make deps-chdb`)", loadPath, c.Version, SupportedMajorMinor)
+		return nil, err
 	}
 	if err := c.apply(o.Settings); err != nil {
 		c.closeLocked()
@@ -273,6 +273,15 @@ func (c *Conn) Session(settings map[string]string) (*Conn, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkVersion refuses an engine outside the supported line: the C API and
+// the SQL Warden sends were checked against it.
+func checkVersion(lib, version string) error {
+	if !strings.HasPrefix(version, SupportedMajorMinor) {
+		return fmt.Errorf("chdb: library %s is ClickHouse %q, want %sx (mismatched libchdb.so; run `make deps-chdb`)", lib, version, SupportedMajorMinor)
+	}
+	return nil
 }
 
 // Result is one query result.

@@ -102,3 +102,13 @@ func TestReadOnlySessionIsEnforcedByEngine(t *testing.T) {
 		t.Fatalf("SET on connect not applied: %q", out)
 	}
 }
+
+func TestVersionMismatchIsClearError(t *testing.T) {
+	if err := checkVersion("/x/libchdb.so", "26.5.3.1"); err != nil {
+		t.Fatal(err)
+	}
+	err := checkVersion("/x/libchdb.so", "25.8.2.29")
+	if err == nil || !strings.Contains(err.Error(), `ClickHouse "25.8.2.29", want 26.5.x`) || !strings.Contains(err.Error(), "/x/libchdb.so") {
+		t.Fatalf("got %v", err)
+	}
+}
