@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -177,3 +178,25 @@ func tail(s string) string {
 
 var _ = httptest.NewServer
 var _ = gateway.ActionAllow
+
+// TestRealAgentsRefusal: when policy cannot be evaluated, each agent shows
+// Warden's reason and does not hammer the gateway with retries.
+func TestRealAgentsRefusal(t *testing.T) {
+	dir := agentsDir(t)
+	for _, a := range agentRuns(dir) {
+		t.Run(a.name, func(t *testing.T) {
+			e := newEnv(t, envOpt{decider: gateway.FailClosed{Err: errors.New("bundle corrupt")}})
+			out, _ := runAgent(t, a, e.srv.URL, "hello")
+			if !strings.Contains(out, "policy could not be evaluated") {
+				t.Fatalf("%s did not show Warden's reason:\n%s", a.name, tail(out))
+			}
+			if e.stub.ModelCalls() != 0 {
+				t.Fatal("a refused call reached the provider")
+			}
+			// Gemini CLI makes a routing call and the main call.
+			if n := len(e.sink.all()); n > 2 {
+				t.Fatalf("%s retried the refusal: %d calls", a.name, n)
+			}
+		})
+	}
+}

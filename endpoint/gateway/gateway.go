@@ -235,7 +235,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ev.Status = "blocked"
 		}
 		ev.Refusal = werr.code
-		ev.HTTPStatus = werr.status
+		ev.HTTPStatus = wireStatus(api, werr.status)
 		writeError(w, api, werr)
 	}
 }

@@ -285,7 +285,7 @@ func TestStreamedPrivateKeyCut(t *testing.T) {
 					t.Fatalf("no clear error:\n%s", body)
 				}
 				if !stream {
-					if resp.StatusCode != 403 {
+					if resp.StatusCode != refusedStatus(a) {
 						t.Fatalf("status %d", resp.StatusCode)
 					}
 					assertErrorShape(t, a, []byte(body))
@@ -387,7 +387,7 @@ func TestFailClosed(t *testing.T) {
 	e := newEnv(t, envOpt{decider: gateway.FailClosed{Err: err}})
 	for _, a := range apis {
 		resp, body := e.call(t, a, "warden-local", a.body("hello", "ok", false), false)
-		if resp.StatusCode != 403 || !strings.Contains(body, "policy could not be evaluated") || !strings.Contains(body, "fails closed") {
+		if resp.StatusCode != refusedStatus(a) || !strings.Contains(body, "policy could not be evaluated") || !strings.Contains(body, "fails closed") {
 			t.Fatalf("%s: %d %s", a.name, resp.StatusCode, body)
 		}
 		assertErrorShape(t, a, []byte(body))
@@ -433,7 +433,7 @@ func writeCorruptBundle(t *testing.T) string {
 func TestUnknownModelAndDestination(t *testing.T) {
 	e := newEnv(t, envOpt{})
 	resp, body := e.call(t, apis[2], "warden-local", `{"model":"llama-evil-1","messages":[{"role":"user","content":"hi"}]}`, false)
-	if resp.StatusCode != 403 || !strings.Contains(body, "warden.model.not_approved") || !strings.Contains(body, "approved model") {
+	if resp.StatusCode != 400 || !strings.Contains(body, "warden.model.not_approved") || !strings.Contains(body, "approved model") {
 		t.Fatalf("unknown model: %d %s", resp.StatusCode, body)
 	}
 	if e.stub.ModelCalls() != 0 {
@@ -604,4 +604,13 @@ func TestCompressedRequest(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(b), "not supported") {
 		t.Fatalf("br: %d %s", resp.StatusCode, b)
 	}
+}
+
+// refusedStatus: OpenAI APIs get Warden's refusals as 400 (Codex retries
+// 403s), the others as 403.
+func refusedStatus(a apiCase) int {
+	if a.provider == "openai" {
+		return 400
+	}
+	return 403
 }

@@ -537,12 +537,25 @@ func errorBody(api *apiKind, e *wardenError) map[string]any {
 	}
 }
 
+// wireStatus is the HTTP status a refusal is sent with. OpenAI clients
+// (Codex) retry a 403 as if it were transient, while OpenAI itself
+// answers a refused request (content policy, invalid prompt) with 400,
+// which they show at once; so a Warden refusal goes to OpenAI APIs as 400.
+// Anthropic and Gemini clients stop on 403 (Claude Code retries some 400s
+// with other settings).
+func wireStatus(api *apiKind, status int) int {
+	if api.base().provider == "openai" && status == http.StatusForbidden {
+		return http.StatusBadRequest
+	}
+	return status
+}
+
 // writeError answers a request that has not started streaming.
 func writeError(w http.ResponseWriter, api *apiKind, e *wardenError) {
 	b, _ := json.Marshal(errorBody(api, e))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Warden-Refusal", e.code)
-	w.WriteHeader(e.status)
+	w.WriteHeader(wireStatus(api, e.status))
 	_, _ = w.Write(b)
 }
 
