@@ -68,6 +68,7 @@ func NewCgroup(name string, lim Limits) (*Cgroup, error) {
 			}
 		}
 	}
+	sweep(parent)
 	cg := &Cgroup{Path: filepath.Join(parent, name)}
 	if err := os.Mkdir(cg.Path, 0o755); err != nil {
 		return nil, fmt.Errorf("sandbox: cgroup: %w", err)
@@ -90,6 +91,22 @@ func NewCgroup(name string, lim Limits) (*Cgroup, error) {
 		}
 	}
 	return cg, nil
+}
+
+// sweep removes empty session leaves left by sessions that died without
+// cleaning up (rmdir of a populated cgroup fails, so live ones stay).
+func sweep(parent string) {
+	dirs := []string{parent, "/sys/fs/cgroup/pids/warden", "/sys/fs/cgroup/memory/warden"}
+	for _, d := range dirs {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			// Only old ones: a leaf another session just made is empty
+			// until its agent is cloned into it.
+			if fi, err := e.Info(); err == nil && e.IsDir() && strings.HasPrefix(e.Name(), "s-") && time.Since(fi.ModTime()) > time.Minute {
+				_ = os.Remove(filepath.Join(d, e.Name()))
+			}
+		}
+	}
 }
 
 // limit writes a limit in the v2 leaf when the controller is there, else
