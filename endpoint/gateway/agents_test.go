@@ -129,8 +129,11 @@ func TestRealAgentsRedaction(t *testing.T) {
 				if ev.Usage.Input != u.CanonicalInput(a.provider) || ev.Usage.Output != u.OutputTokens {
 					t.Fatalf("event tokens %d/%d, stub %d/%d", ev.Usage.Input, ev.Usage.Output, u.CanonicalInput(a.provider), u.OutputTokens)
 				}
-				if ev.Agent != a.name {
-					t.Errorf("agent %q, want %q", ev.Agent, a.name)
+				if ev.Agent != a.name || ev.AgentVersion == "" {
+					t.Errorf("agent %q %q, want %q", ev.Agent, ev.AgentVersion, a.name)
+				}
+				if a.name == "claude_code" && ev.SessionID == "" {
+					t.Error("Claude Code's session id was not picked up")
 				}
 				modelCalls++
 			}

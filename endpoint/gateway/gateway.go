@@ -147,20 +147,24 @@ func (c *Config) ServerTLSConfig() (*tls.Config, error) {
 // message texts, which only the sink sees and which it seals before
 // anything is buffered or exported.
 type CallEvent struct {
-	ID         [16]byte
-	Start      time.Time
-	Identity   Identity
-	Agent      string
-	Provider   string
-	Endpoint   string
-	Model      string
-	Dest       string
-	DestPort   uint16
-	Stream     bool
-	Status     string // ok | blocked | error | cut | upstream_error
-	HTTPStatus int
-	Refusal    string // the wardenError code when Warden refused
-	RequestID  string
+	ID           [16]byte
+	Start        time.Time
+	Identity     Identity
+	Agent        string
+	AgentVersion string
+	// Correlation with the agent's own telemetry: Claude Code's session
+	// header, the W3C traceparent Codex sends.
+	SessionID, TraceID, SpanID string
+	Provider                   string
+	Endpoint                   string
+	Model                      string
+	Dest                       string
+	DestPort                   uint16
+	Stream                     bool
+	Status                     string // ok | blocked | error | cut | upstream_error
+	HTTPStatus                 int
+	Refusal                    string // the wardenError code when Warden refused
+	RequestID                  string
 
 	Usage       Usage
 	CostUSD     float64
@@ -218,7 +222,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := &CallEvent{ID: newEventID(), Start: start, Provider: api.provider, Endpoint: api.endpoint,
-		Agent: agentName(r), Status: "ok", Findings: map[string]uint32{}, ResponseFindings: map[string]uint32{}}
+		Agent: agentName(r), AgentVersion: agentVersion(r), Status: "ok", Findings: map[string]uint32{}, ResponseFindings: map[string]uint32{}}
+	correlate(r, ev)
 	defer func() {
 		ev.LatencyMS = float64(g.o.Now().Sub(start).Microseconds()) / 1000
 		if g.o.Sink != nil {
@@ -560,6 +565,34 @@ func agentName(r *http.Request) string {
 		return ua[:i]
 	}
 	return ua
+}
+
+// agentVersion is the version in the User-Agent's first product token.
+func agentVersion(r *http.Request) string {
+	ua := r.UserAgent()
+	if i := strings.IndexByte(ua, '/'); i > 0 {
+		v := ua[i+1:]
+		if j := strings.IndexAny(v, " ;("); j >= 0 {
+			v = v[:j]
+		}
+		if len(v) <= 32 {
+			return v
+		}
+	}
+	return ""
+}
+
+// correlate picks up the ids that tie this call to the agent's telemetry.
+func correlate(r *http.Request, ev *CallEvent) {
+	if s := r.Header.Get("x-claude-code-session-id"); len(s) <= 64 {
+		ev.SessionID = s
+	}
+	// traceparent: 00-<32 hex trace id>-<16 hex span id>-<flags>
+	if p := strings.Split(r.Header.Get("traceparent"), "-"); len(p) == 4 && len(p[1]) == 32 && len(p[2]) == 16 {
+		if _, err := hex.DecodeString(p[1] + p[2]); err == nil {
+			ev.TraceID, ev.SpanID = p[1], p[2]
+		}
+	}
 }
 
 // authenticate maps the caller to an identity. Local mode: the agent's key
