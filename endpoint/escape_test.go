@@ -197,6 +197,8 @@ func TestEscapeSuite(t *testing.T) {
 	allowed := listen(t, "tcp4", "127.0.0.1:0")
 	denied4 := listen(t, "tcp4", "127.0.0.2:0")
 	denied6 := listen(t, "tcp6", "[::1]:0")
+	ap0 := mustAddrPort(allowed)
+	other := listen(t, "tcp4", fmt.Sprintf("127.0.0.2:%d", ap0.Port()))
 	abstract := "warden-escape-" + filepath.Base(h.base)
 	ul, err := net.Listen("unix", "@"+abstract)
 	if err != nil {
@@ -217,7 +219,8 @@ func TestEscapeSuite(t *testing.T) {
 		TmpBin: h.tmpBin, SetuidBin: h.setuid,
 		DeniedTCP4: denied4, DeniedTCP6: denied6, AllowedTCP: allowed,
 		DeniedDNS: "127.0.0.3:53", DeniedUDP: "127.0.0.4:9999", AllowedDNS: "127.0.0.54:53",
-		Abstract: abstract,
+		Abstract:       abstract,
+		SamePortOther4: other, SamePortMapped6: fmt.Sprintf("[::ffff:127.0.0.2]:%d", ap0.Port()),
 	}
 	arg, _ := json.Marshal(env)
 	prof := h.profile(t, fmt.Sprintf("net:\n  allow: [\"%s/tcp\"]\n  dns: [127.0.0.54]\n", allowed))
@@ -278,6 +281,12 @@ func TestEscapeSuite(t *testing.T) {
 		"hardlink_ssh_key":             deniedFile(filepath.Join(h.home, ".ssh/id_ed25519")),
 		"connect_ipv4_not_allowlisted": deniedNet(denied4),
 		"connect_ipv6_not_allowlisted": deniedNet(denied6),
+		"connect_allowed_port_other_ipv4": func(e endpoint.Event) bool {
+			return deniedNet(other)(e) && e.Attrs[schema.EndpointAttrFamily] == "ipv4"
+		},
+		"connect_ipv4_mapped_ipv6": func(e endpoint.Event) bool {
+			return deniedNet(other)(e) && e.Attrs[schema.EndpointAttrFamily] == "ipv6"
+		},
 		"udp_dns_unapproved_resolver": func(e endpoint.Event) bool {
 			return deniedNet("127.0.0.3:53")(e) && e.Rule() == schema.EndpointRuleNetDNS
 		},

@@ -27,6 +27,9 @@ type escapeEnv struct {
 	DeniedTCP4, DeniedTCP6, AllowedTCP                   string
 	DeniedDNS, DeniedUDP, AllowedDNS                     string
 	Abstract                                             string
+	// SamePortOther4 is the allowlisted port on a different address: only
+	// the eBPF allowlist (not Landlock's port rule) can refuse it.
+	SamePortOther4, SamePortMapped6 string
 }
 
 type attemptResult struct {
@@ -100,6 +103,15 @@ func escapeAttempts(e escapeEnv) []attemptResult {
 	must("allowed_exec_true", func() error { return exec.Command("/bin/true").Run() })
 	must("allowed_tcp_connect", dial("tcp", e.AllowedTCP))
 	must("allowed_dns_resolver", sendto(e.AllowedDNS))
+	must("allowed_tcp_connect_ipv4_mapped", func() error {
+		ap := mustAddrPort(e.AllowedTCP)
+		fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return unix.Connect(fd, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: netip.AddrFrom16(ap.Addr().As16()).As16()})
+	})
 	must("allowed_tmp_write", func() error { return os.WriteFile(filepath.Join(os.TempDir(), "warden-escape-ok"), []byte("x"), 0o644) })
 
 	// Escapes.
@@ -121,6 +133,17 @@ func escapeAttempts(e escapeEnv) []attemptResult {
 	})
 	try("connect_ipv4_not_allowlisted", dial("tcp", e.DeniedTCP4))
 	try("connect_ipv6_not_allowlisted", dial("tcp6", e.DeniedTCP6))
+	try("connect_allowed_port_other_ipv4", dial("tcp4", e.SamePortOther4))
+	try("connect_ipv4_mapped_ipv6", func() error {
+		// A dual-stack socket reaching an IPv4 address through ::ffff:a.b.c.d.
+		ap := mustAddrPort(e.SamePortMapped6)
+		fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return unix.Connect(fd, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()})
+	})
 	try("udp_dns_unapproved_resolver", dial("udp", e.DeniedDNS))
 	try("udp_sendto_not_allowlisted", sendto(e.DeniedUDP))
 	try("mptcp_socket", sock(unix.AF_INET, unix.SOCK_STREAM, 262))
