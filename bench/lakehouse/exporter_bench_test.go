@@ -99,7 +99,7 @@ func BenchmarkExporterLogs(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer exp.Shutdown(ctx)
-	const per = 8192 // the queue's batch min_size
+	const per = 32768 // the queue's batch min_size
 	mk := func(n int) plog.Logs {
 		ld := plog.NewLogs()
 		rl := ld.ResourceLogs().AppendEmpty()

@@ -36,10 +36,10 @@ func createDefaultConfig() component.Config {
 	q.QueueSize = 1_000_000
 	q.NumConsumers = 2
 	q.Batch = configoptional.Some(exporterhelper.BatchConfig{
-		FlushTimeout: 200 * time.Millisecond,
+		FlushTimeout: 500 * time.Millisecond,
 		Sizer:        exporterhelper.RequestSizerTypeItems,
-		MinSize:      8192,
-		MaxSize:      32768,
+		MinSize:      32768,
+		MaxSize:      65536,
 	})
 	return &Config{
 		Store:          component.MustNewID("lakehouse"),
