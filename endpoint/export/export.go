@@ -120,13 +120,13 @@ type Exporter struct {
 	coll   *collector
 
 	Stats Stats
-	// lastOK is whether the last export attempt succeeded.
-	lastOK atomic.Bool
+	// lastFailed is whether the last export attempt failed.
+	lastFailed atomic.Bool
 }
 
-// Reachable reports whether the last export attempt reached the collector
-// (false until one has).
-func (x *Exporter) Reachable() bool { return x.lastOK.Load() }
+// Reachable reports false once an export attempt failed and until one
+// succeeds again (true before the first attempt).
+func (x *Exporter) Reachable() bool { return !x.lastFailed.Load() }
 
 // Stats are the exporter's counters.
 type Stats struct {
@@ -380,7 +380,7 @@ func (x *Exporter) shipper() {
 		n, err := x.shipOnce(context.Background())
 		switch {
 		case err != nil:
-			x.lastOK.Store(false)
+			x.lastFailed.Store(true)
 			x.Stats.Failures.Add(1)
 			if x.Stats.Failures.Load() == 1 || x.Stats.Failures.Load()%50 == 0 {
 				x.cfg.Logf("collector unreachable, %d events kept on disk: %v", x.Stats.Buffered.Load(), err)
@@ -395,7 +395,7 @@ func (x *Exporter) shipper() {
 			}
 			continue
 		case n > 0:
-			x.lastOK.Store(true)
+			x.lastFailed.Store(false)
 			backoff = 100 * time.Millisecond
 			continue
 		}

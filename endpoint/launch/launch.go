@@ -105,10 +105,9 @@ func Run(ctx context.Context, c Config, stdin, stdout, stderr *os.File) (endpoin
 			// Give a reachable collector a moment; what it does not take
 			// stays on disk for the next session (no waiting on one that
 			// is down).
-			if x.Reachable() {
-				fctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				defer cancel()
-				_ = x.Flush(fctx)
+			deadline := time.Now().Add(3 * time.Second)
+			for x.Stats.Buffered.Load() > 0 && x.Reachable() && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
 			}
 			if n := x.Stats.Buffered.Load(); n > 0 {
 				fmt.Fprintf(os.Stderr, "warden: %d events kept in the export buffer for the next run (collector %s)\n", n, c.Collector)
