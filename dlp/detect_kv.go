@@ -11,6 +11,10 @@ import (
 // quotes.
 func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 	n := len(text)
+	// weak separators (prose "is", a flag followed by a space) need a value
+	// that does not read as an ordinary word ("the password is entered",
+	// "--password flag").
+	weak := false
 	// Finish the identifier the keyword sits in.
 	i := ke
 	for i < n && i-ke < 64 && class[text[i]]&cIdent != 0 {
@@ -30,8 +34,10 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 	} else if i < n && (text[i] == '"' || text[i] == '\'' || text[i] == '`') {
 		i++
 	}
+	bracket := false
 	if i < n && text[i] == ']' {
 		i++
+		bracket = true // config["password"] = ...; not a CSS selector [type="password"]:focus
 	}
 	// XML element: <password>value</password>
 	if i < n && text[i] == '>' && elementKey(text, ks) {
@@ -54,6 +60,8 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 	case bytes.HasPrefix(text[i:], []byte("value=")) && i > sp:
 		// .NET appSettings: <add key="DB_PASSWORD" value="..."/>
 		i += len("value=")
+	case bracket && !(i < n && text[i] == '='):
+		return 0, 0, false
 	case i+1 < n && text[i] == ':' && text[i+1] == '=':
 		i += 2
 	case i+1 < n && text[i] == '=' && text[i+1] == '>':
@@ -62,10 +70,12 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 		i++
 	case prose && i+2 < n && text[i] == 'i' && text[i+1] == 's' && text[i+2] == ' ' && i > sp:
 		i += 2
+		weak = true
 	case i < n && text[i] == '|' && cellKey(text, ks):
 		i++
 	case flag && i > sp:
 		// "--password value"
+		weak = true
 	default:
 		return 0, 0, false
 	}
@@ -112,9 +122,14 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 		}
 		return vs, i, i > vs
 	}
+	defer func() {
+		if ok && weak && plainWord(text[vs:ve]) {
+			ok = false
+		}
+	}()
 	for i < n && i-vs <= 256 {
 		c := text[i]
-		if isSpace(c) || c == ',' || c == ';' || c == '"' || c == '\'' || c == '`' || c == '}' || c == ')' || c == ']' || c == '&' || c == '\\' {
+		if isSpace(c) || c == ',' || c == ';' || c == '"' || c == '\'' || c == '`' || c == '}' || c == ')' || c == ']' || c == '&' || c == '\\' || c == '|' {
 			break
 		}
 		if c == '(' || c == '[' {
@@ -132,6 +147,19 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 		return 0, 0, false
 	}
 	return vs, ve, ve > vs
+}
+
+// plainWord: letters only (an English word), or a key=value pair.
+func plainWord(v []byte) bool {
+	if k := bytes.IndexByte(v, '='); k > 0 && k+1 < len(v) && v[k+1] != '=' {
+		return true // "source=ssh-2"; trailing "=" padding is fine
+	}
+	for _, c := range v {
+		if !isUpper(c) && !isLower(c) && c != ':' {
+			return false
+		}
+	}
+	return true
 }
 
 // elementKey: the key is an XML element name ("<password>").
@@ -191,10 +219,11 @@ var (
 		[]byte("endpoint"), []byte("version"), []byte("usage"), []byte("limit"), []byte("budget"), []byte("method"),
 		[]byte("manager"), []byte("provider"), []byte("oldpwd"), []byte("keyid"), []byte("keyname"), []byte("secretname"),
 		[]byte("secretref"), []byte("_len"), []byte("_env"), []byte("_var"), []byte("_type"), []byte("_name"),
-		[]byte("_age"), []byte("_ttl"), []byte("mode"),
+		[]byte("_age"), []byte("_ttl"), []byte("mode"), []byte("server"), []byte("host"), []byte("source"),
+		[]byte("description"), []byte("stdin"),
 	}
 	keyStopPrefix = [][]byte{[]byte("max_"), []byte("min_"), []byte("type_"), []byte("ref_"), []byte("num_"), []byte("is_"), []byte("has_")}
-	keyStopSuffix = [][]byte{[]byte("id"), []byte("_arn"), []byte("_ref"), []byte("_at"), []byte("_in"), []byte("_set")}
+	keyStopSuffix = [][]byte{[]byte("id"), []byte("_arn"), []byte("_ref"), []byte("_at"), []byte("_in"), []byte("_set"), []byte("name"), []byte("unit")}
 )
 
 var keyStopByFirst = func() (t [256][][]byte) {

@@ -241,7 +241,8 @@ func detPhoneNANP(st *state, text []byte, i int) {
 		paren = true
 		j++
 	}
-	if !digitsAt(text, j, 3) || text[j] < '2' {
+	// NANP: area code NXX with X≠9 in the middle and not N11; exchange NXX not N11.
+	if !digitsAt(text, j, 3) || text[j] < '2' || text[j+1] == '9' || (text[j+1] == '1' && text[j+2] == '1') {
 		return
 	}
 	area := j
@@ -269,7 +270,7 @@ func detPhoneNANP(st *state, text []byte, i int) {
 		}
 		j++
 	}
-	if !digitsAt(text, j, 3) || text[j] < '2' {
+	if !digitsAt(text, j, 3) || text[j] < '2' || (text[j+1] == '1' && text[j+2] == '1') {
 		return
 	}
 	j += 3

@@ -123,7 +123,7 @@ var placeholderByFirst = func() (t [256][][]byte) {
 
 var placeholderWords = [][]byte{
 	[]byte("your"), []byte("example"), []byte("placeholder"), []byte("redacted"), []byte("xxxx"),
-	[]byte("****"), []byte("..."), []byte("${"), []byte("{{"), []byte("<"), []byte(">"), []byte("%s"),
+	[]byte("****"), []byte("..."), []byte("${"), []byte("{{"), []byte("<"), []byte(">"), []byte("%s"), []byte("%{"), []byte("%("),
 	[]byte("replace"), []byte("changeme"), []byte("change_me"), []byte("change-me"), []byte("dummy"),
 	[]byte("process.env"), []byte("os.environ"), []byte("getenv"), []byte("secretkeyref"), []byte("insert"),
 	[]byte("fake"), []byte("sample"), []byte("todo"), []byte("goes-here"), []byte("_here"), []byte("-here"),

@@ -66,6 +66,9 @@ func TestDetectorsPositive(t *testing.T) {
 		{"pem indented yaml", "tls:\n  key: |\n    " + strings.ReplaceAll(pem, "\n", "\n    ") + "\n", []span{{TypePrivateKey, strings.ReplaceAll(pem, "\n", "\n    ")}}},
 		{"password value only", `db_password: "Tr0ub4dor&3x"`, []span{{TypeGenericPassword, "Tr0ub4dor&3x"}}},
 		{"prose password", "my password is hunter2! thanks", []span{{TypeGenericPassword, "hunter2!"}}},
+		{"prose password quoted", "the default password is `rootpwd`", []span{{TypeGenericPassword, "rootpwd"}}},
+		{"flag with space", "docker login --password S3cr3t-Pa55 reg.io", []span{{TypeGenericPassword, "S3cr3t-Pa55"}}},
+		{"python dict", `config["db_password"] = 'Tr0ub4dor3x'`, []span{{TypeGenericPassword, "Tr0ub4dor3x"}}},
 		{"ssn with context", "SSN: 123-45-6789.", []span{{TypeUSSSN, "123-45-6789"}}},
 		{"ssn bare needs keyword", "ssn 123456789", []span{{TypeUSSSN, "123456789"}}},
 		{"card spaced", "card 4111 1111 1111 1111 expired", []span{{TypeCreditCard, "4111 1111 1111 1111"}}},
@@ -128,6 +131,15 @@ func TestDetectorsNegative(t *testing.T) {
 		"[REDACTED_EMAIL_1] and [REDACTED_US_SSN_2]",
 		"phone 123-456-7890", // NANP area cannot start with 1
 		"total 1,234,567,890,123 units",
+		// Prose and docs found while scanning third-party READMEs.
+		"the password is entered interactively; the password is only used once",
+		"they MUST provide the `--password` flag or --password-stdin Take care",
+		`input[type="password"]:focus { color: red }`,
+		"kpasswd_server = 127.0.0.1:464",
+		"| GenAIServerTimeToFirstTokenDescription | GenAiServerTimeToFirstTokenDescription|",
+		"oauthbearer_token_source: oauth2client",
+		"PASSWORD=%{WORD}",
+		"call 999-999-9999 or 212-911-1234 or 311-555-0100",
 		`{"DB_PASSWORD": "<password>", "k": "v"}`,
 	} {
 		if got := spans(s, text); len(got) != 0 {

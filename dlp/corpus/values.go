@@ -411,8 +411,17 @@ func (g gen) email() string {
 }
 
 func (g gen) phone() string {
-	area := fmt.Sprintf("%d%02d", 2+g.n(8), g.n(100))
-	exch := fmt.Sprintf("%d%02d", 2+g.n(8), g.n(100))
+	// NANP numbering plan: area NXX with X≠9 in the middle, no N11 codes.
+	nxx := func(midOK func(int) bool) string {
+		for {
+			a, b, c := 2+g.n(8), g.n(10), g.n(10)
+			if midOK(b) && !(b == 1 && c == 1) {
+				return fmt.Sprintf("%d%d%d", a, b, c)
+			}
+		}
+	}
+	area := nxx(func(b int) bool { return b != 9 })
+	exch := nxx(func(int) bool { return true })
 	line := fmt.Sprintf("%04d", g.n(10000))
 	switch g.n(9) {
 	case 0:
