@@ -57,6 +57,10 @@ type Options struct {
 	Stdin  *os.File
 	Stdout *os.File
 	Stderr *os.File
+	// Interactive: this process owns the terminal (the CLI): ^C/^\ go to the
+	// agent, and SIGTERM/SIGHUP sent to Warden are forwarded to it. Off in
+	// endpointd, which serves many sessions.
+	Interactive bool
 	// Telemetry turns the tracepoint programs' events into endpoint events
 	// (the egress allowlist is enforced regardless).
 	Telemetry bool
@@ -248,8 +252,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 	// 4. Launch.
 	l := &sandbox.Launcher{Stage2: o.Stage2, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr}
-	signal.Ignore(syscall.SIGINT, syscall.SIGQUIT) // the terminal's ^C goes to the agent
-	defer signal.Reset(syscall.SIGINT, syscall.SIGQUIT)
+	if o.Interactive {
+		signal.Ignore(syscall.SIGINT, syscall.SIGQUIT) // the terminal's ^C goes to the agent
+		defer signal.Reset(syscall.SIGINT, syscall.SIGQUIT)
+	}
 	cmd, err := l.Start(plan, cg)
 	if err != nil {
 		return res, err
@@ -265,8 +271,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	emit(start)
 
 	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(term)
+	if o.Interactive {
+		signal.Notify(term, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(term)
+	}
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- cmd.Wait() }()
 	var werr error

@@ -57,6 +57,7 @@ func runRun(args []string) int {
 		return 2
 	}
 	c.Argv = fs.Args()
+	c.Interactive = true
 	c.Env = env
 	if len(c.Argv) == 0 {
 		fmt.Fprintln(os.Stderr, "usage: warden run [flags] -- AGENT [ARGS...]")

@@ -41,6 +41,8 @@ type Config struct {
 	// EventsFile also writes every event as a JSON line (debugging, tests).
 	EventsFile  string `json:"events_file"`
 	NoTelemetry bool   `json:"no_telemetry"`
+	// Interactive: the CLI owns the terminal (see endpoint.Options).
+	Interactive bool `json:"-"`
 	// Stage2 overrides the stage-2 command (tests).
 	Stage2 []string `json:"-"`
 	// Sink, when set, receives the events instead of an exporter opened
@@ -137,6 +139,7 @@ func Run(ctx context.Context, c Config, stdin, stdout, stderr *os.File) (endpoin
 		Profile: prof, Argv: c.Argv, User: c.User, Project: c.Project, Env: c.Env,
 		AgentVersion: c.AgentVersion, Pseudonyms: pseudo, Sink: sinks, OTLPEndpoint: agentOTLP,
 		Stage2: c.Stage2, Stdin: stdin, Stdout: stdout, Stderr: stderr, Telemetry: !c.NoTelemetry,
+		Interactive: c.Interactive,
 	})
 }
 
