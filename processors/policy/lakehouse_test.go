@@ -119,6 +119,9 @@ func TestDecisionColumnsReachClickHouse(t *testing.T) {
 	if got != want {
 		t.Fatalf("clickhouse rows:\n%s\nwant:\n%s", got, want)
 	}
+	if r := q("SELECT attributes['warden.policy_reasons'] FROM events WHERE tenant = 'tpol' AND event_name = 'low'"); r != "us_ssn redacted (LOW-classified data)" {
+		t.Fatalf("reasons: %q", r)
+	}
 	// The same in the Parquet lake.
 	glob := filepath.Join(dataDir, "lake", "events", "tenant=tpol", "*", "*.parquet")
 	if lk := q("SELECT count(), countIf(decision = 'review'), countIf(decision = 'redact') FROM file('" + glob + "', Parquet)"); lk != "3\t1\t1" {
