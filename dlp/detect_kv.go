@@ -138,6 +138,11 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 		i++
 	}
 	ve = i
+	// `Password: testPassword,` in code is a variable, not a literal: an
+	// unquoted, digit-free identifier that ends at a code delimiter.
+	if ve < n && (text[ve] == ',' || text[ve] == ')' || text[ve] == ';' || text[ve] == '}') && codeIdent(text[vs:ve]) {
+		return 0, 0, false
+	}
 	if prose {
 		for ve > vs && (text[ve-1] == '.' || text[ve-1] == ',') && (ve == n || isSpace(text[ve]) || ve == i) {
 			ve--
@@ -147,6 +152,28 @@ func parseKV(text []byte, ks, ke int, prose bool) (vs, ve int, ok bool) {
 		return 0, 0, false
 	}
 	return vs, ve, ve > vs
+}
+
+func isHex(v []byte) bool {
+	for _, c := range v {
+		if !isDigit(c) && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// codeIdent: [A-Za-z_][A-Za-z_]* (no digits), or a hex literal 0x...
+func codeIdent(v []byte) bool {
+	if len(v) > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X') {
+		return true
+	}
+	for _, c := range v {
+		if !isUpper(c) && !isLower(c) && c != '_' {
+			return false
+		}
+	}
+	return len(v) > 0
 }
 
 // plainWord: letters only (an English word), or a key=value pair.
@@ -220,7 +247,7 @@ var (
 		[]byte("manager"), []byte("provider"), []byte("oldpwd"), []byte("keyid"), []byte("keyname"), []byte("secretname"),
 		[]byte("secretref"), []byte("_len"), []byte("_env"), []byte("_var"), []byte("_type"), []byte("_name"),
 		[]byte("_age"), []byte("_ttl"), []byte("mode"), []byte("server"), []byte("host"), []byte("source"),
-		[]byte("description"), []byte("stdin"),
+		[]byte("description"), []byte("stdin"), []byte("buflen"),
 	}
 	keyStopPrefix = [][]byte{[]byte("max_"), []byte("min_"), []byte("type_"), []byte("ref_"), []byte("num_"), []byte("is_"), []byte("has_")}
 	keyStopSuffix = [][]byte{[]byte("id"), []byte("_arn"), []byte("_ref"), []byte("_at"), []byte("_in"), []byte("_set"), []byte("name"), []byte("unit")}
@@ -319,7 +346,7 @@ func detKeyValue(st *state, text []byte, s, e int, password bool) {
 		return
 	}
 	if password {
-		if len(v) < 4 || dottedIdent(v) {
+		if len(v) < 4 || dottedIdent(v) || (len(v) > 2 && v[0] == '0' && v[1] == 'x' && isHex(v[2:])) {
 			return
 		}
 		st.add(tPass, Medium, vs, ve)

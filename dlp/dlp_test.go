@@ -139,6 +139,8 @@ func TestDetectorsNegative(t *testing.T) {
 		"| GenAIServerTimeToFirstTokenDescription | GenAiServerTimeToFirstTokenDescription|",
 		"oauthbearer_token_source: oauth2client",
 		"PASSWORD=%{WORD}",
+		"_NSS_BUFLEN_PASSWD  = 0x400\n",
+		"cred := Credential{Username: testUsername, Password: testPassword}",
 		"call 999-999-9999 or 212-911-1234 or 311-555-0100",
 		`{"DB_PASSWORD": "<password>", "k": "v"}`,
 	} {
