@@ -391,6 +391,9 @@ func detEmail(st *state, text []byte, at int) {
 	if a == at || (a > 0 && emailLocal(text[a-1])) {
 		return // empty or over-long local part
 	}
+	if text[at-1] == '.' || bytes.Contains(text[a:at], []byte("..")) {
+		return // "a..b@" and "a.@" are not addresses (RFC 5322 dot-atom)
+	}
 	if a > 0 && (text[a-1] == ':' || text[a-1] == '/') {
 		// user:password@host inside a URL is a credential, not an email;
 		// "mailto:" is still an email.

@@ -139,6 +139,7 @@ func TestDetectorsNegative(t *testing.T) {
 		"| GenAIServerTimeToFirstTokenDescription | GenAiServerTimeToFirstTokenDescription|",
 		"oauthbearer_token_source: oauth2client",
 		"PASSWORD=%{WORD}",
+		"ps1:v3:4f6k...@corp.io and a..b@corp.io",
 		"_NSS_BUFLEN_PASSWD  = 0x400\n",
 		"cred := Credential{Username: testUsername, Password: testPassword}",
 		"call 999-999-9999 or 212-911-1234 or 311-555-0100",
