@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -206,10 +207,12 @@ func manifest(rev string) string {
 	return `{"revision": "` + rev + `", "roots": ["warden"]}`
 }
 
+var bumps atomic.Int64
+
 // bump makes sure a rewrite within the same clock tick is still seen.
 func bump(t testing.TB, dir string) {
 	t.Helper()
-	future := time.Now().Add(time.Duration(time.Now().UnixNano()%1000+1) * time.Second)
+	future := time.Now().Add(time.Duration(bumps.Add(1)) * time.Hour) // strictly increasing
 	filepath.WalkDir(dir, func(p string, _ os.DirEntry, _ error) error { return os.Chtimes(p, future, future) })
 }
 
@@ -491,5 +494,45 @@ func TestCloseWithoutStartDoesNotHang(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close without Start hung")
+	}
+}
+
+// Reloads swap the bundle while evaluations run (run with -race).
+func TestConcurrentEvaluateAndReload(t *testing.T) {
+	dir := t.TempDir()
+	writeBundle(t, dir, nil)
+	e := defaultEngine(t, Options{Path: dir})
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				d, err := e.Evaluate(ctx, modelCall([]string{"LOW", "HIGH"}[i%2], ssn(w)))
+				if err != nil || (d.Decision != Redact && d.Decision != Review && d.Decision != Drop) {
+					t.Errorf("decision %+v %v", d, err)
+					return
+				}
+			}
+		}(w)
+	}
+	for i := 0; i < 5; i++ {
+		writeBundle(t, dir, map[string]string{".manifest": manifest("r" + string(rune('a'+i)))})
+		bump(t, dir)
+		if !e.ReloadIfChanged(ctx) {
+			t.Errorf("reload %d failed", i)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if e.Revision() != "re" {
+		t.Fatalf("revision %s", e.Revision())
 	}
 }
