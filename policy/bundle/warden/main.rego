@@ -27,9 +27,9 @@ classification := c if {
 	c := upper(cfg.department_classification[lower(input.identity.department)])
 } else := upper(cfg.default_classification)
 
-sensitive if classification in {c | some c in cfg.sensitive_classifications}
+sensitive if classification in cfg.sensitive_classifications
 
-block_class if classification in {c | some c in cfg.block_classifications}
+block_class if classification in cfg.block_classifications
 
 # --- Findings summary (types and counts only) --------------------------------
 
@@ -45,14 +45,17 @@ else := {}
 direction := d if d := input.direction
 else := "event"
 
+# Iterate the (few) types found, not the configured lists.
 pii_present contains t if {
-	some t in cfg.pii_types
-	counts[t] > 0
+	some t, n in counts
+	n > 0
+	t in cfg.pii_types
 }
 
 high_confidence_types contains t if {
-	some t in cfg.review_types
-	counts[t] > 0
+	some t, n in counts
+	n > 0
+	t in cfg.review_types
 	confidence_rank[max_confidence[t]] >= confidence_rank[cfg.review_min_confidence]
 }
 
@@ -61,7 +64,7 @@ confidence_rank := {"low": 1, "medium": 2, "high": 3}
 
 model_event if input.context == "gateway"
 
-model_event if input.event.kind in {k | some k in cfg.model_kinds}
+model_event if input.event.kind in cfg.model_kinds
 
 # --- Rules ------------------------------------------------------------------
 # Each violation: {"id", "action", "reason"}; redactions also name the types.
