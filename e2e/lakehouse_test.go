@@ -299,22 +299,56 @@ func TestBadInputKeepsRunning(t *testing.T) {
 	}
 }
 
-// TestMissingOrMismatchedChDB: a clear error naming the problem.
+// TestMissingOrMismatchedChDB: a clear error naming the problem in the
+// log, the collector keeps running and accepting OTLP (into the persistent
+// queue), and once the library is fixed and the collector restarted the
+// accepted records land: nothing accepted is lost.
 func TestMissingOrMismatchedChDB(t *testing.T) {
 	skipShort(t)
-	for _, tc := range []struct{ lib, want string }{
+	good := ChDBLib(t)
+	for i, tc := range []struct{ lib, want string }{
 		{"/nonexistent/libchdb.so", "not found (run `make deps-chdb`"},
 		{"/lib/x86_64-linux-gnu/libc.so.6", "lacks symbol chdb_connect"},
 	} {
 		c := NewCollector(t, ConfigFile(t, "1s"))
 		c.Env = append(c.Env, "WARDEN_CHDB_LIB="+tc.lib)
-		err := c.Start()
-		if err == nil {
-			t.Fatalf("%s: collector started", tc.lib)
+		if err := c.Start0(); err != nil {
+			t.Fatalf("%s: %v", tc.lib, err)
 		}
 		if !strings.Contains(c.Log(), tc.want) {
 			t.Fatalf("%s: log lacks %q:\n%s", tc.lib, tc.want, c.Log())
 		}
+		tenant := fmt.Sprintf("nolib%d", i)
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("warden.tenant", tenant)
+		for k := 0; k < 7; k++ {
+			lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+			lr.Attributes().PutInt("k", int64(k))
+		}
+		body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+		resp, err := http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: OTLP status %d while the store is down", tc.lib, resp.StatusCode)
+		}
+		if exited, err := c.Exited(2 * time.Second); exited {
+			t.Fatalf("%s: collector exited: %v", tc.lib, err)
+		}
+		c.Stop()
+		c.Env = append(c.Env, "WARDEN_CHDB_LIB="+good)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		WaitFor(t, 60*time.Second, "queued records after the fix", func() (bool, string) {
+			out, _ := c.SQL("SELECT count() FROM events WHERE tenant = '" + tenant + "'")
+			return out == "7", out
+		})
+		c.Stop()
 	}
 }
 

@@ -2,6 +2,7 @@ package lakehouseexporter
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -29,6 +30,7 @@ type lakehouseExporter struct {
 	cfg   *Config
 	log   *zap.Logger
 	store *lakehousestore.Store
+	host  component.Host
 
 	blocks *lru.Cache[string, struct{}]
 
@@ -61,7 +63,13 @@ func newExporter(cfg *Config, set exporter.Settings) (*lakehouseExporter, error)
 }
 
 func (e *lakehouseExporter) start(_ context.Context, host component.Host) error {
+	e.host = host
 	s, err := lakehousestore.FromHost(host, e.cfg.Store)
+	if errors.Is(err, lakehousestore.ErrUnavailable) {
+		// Keep running: pushes fail (retryably) and the persistent queue
+		// holds the data; the extension already logged why.
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -74,6 +82,13 @@ func (e *lakehouseExporter) shutdown(context.Context) error { return nil }
 func (e *lakehouseExporter) write(ctx context.Context, b *lakehousestore.Batch) error {
 	if b.Len() == 0 {
 		return nil
+	}
+	if e.store == nil {
+		_, err := lakehousestore.FromHost(e.host, e.cfg.Store)
+		if err == nil {
+			err = errors.New("lakehouse store unavailable")
+		}
+		return err // retryable: the request stays in the persistent queue
 	}
 	n := int64(b.Len())
 	sup, err := e.store.Write(b)

@@ -47,7 +47,7 @@ func createDefaultConfig() component.Config {
 		BlockCacheSize: 1 << 16,
 		TimeoutConfig:  exporterhelper.TimeoutConfig{Timeout: 60 * time.Second},
 		QueueConfig:    configoptional.Some(q),
-		BackOffConfig:  configretry.NewDefaultBackOffConfig(),
+		BackOffConfig:  backoff(),
 	}
 }
 
@@ -86,4 +86,12 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 		return nil, err
 	}
 	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, options(c, e)...)
+}
+
+// backoff retries without a deadline: a request stays in the persistent
+// queue until the store takes it (never dropped after a timeout).
+func backoff() configretry.BackOffConfig {
+	b := configretry.NewDefaultBackOffConfig()
+	b.MaxElapsedTime = 0
+	return b
 }

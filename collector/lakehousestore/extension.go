@@ -18,10 +18,17 @@ type Extension struct {
 	cfg *Config
 	log *zap.Logger
 
-	mu    sync.Mutex
-	store *Store
-	sql   *sqlServer
+	mu      sync.Mutex
+	store   *Store
+	sql     *sqlServer
+	openErr error
 }
+
+// ErrUnavailable wraps why the store could not open (e.g. a missing or
+// mismatched libchdb.so). The collector keeps running: exporters return it
+// as a retryable error, so the persistent queue keeps every accepted record
+// until the store is fixed and the collector restarted.
+var ErrUnavailable = errors.New("lakehouse store unavailable")
 
 // Provider is what users of the extension look for on the host.
 type Provider interface {
@@ -37,7 +44,11 @@ func (e *Extension) Start(_ context.Context, _ component.Host) error {
 	}
 	s, err := Open(e.cfg, e.log)
 	if err != nil {
-		return err
+		e.mu.Lock()
+		e.openErr = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		e.mu.Unlock()
+		e.log.Error("lakehouse: store could not open; the collector keeps running and the exporters' persistent queues hold what arrives until this is fixed and the collector restarted", zap.Error(err))
+		return nil
 	}
 	if e.cfg.SQL.Endpoint != "" && s.ro != nil {
 		tok, err := EnsureToken(e.cfg.TokenPath())
@@ -79,6 +90,9 @@ func (e *Extension) Store() (*Store, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.store == nil {
+		if e.openErr != nil {
+			return nil, e.openErr
+		}
 		return nil, errors.New("lakehouse store is not started")
 	}
 	return e.store, nil
