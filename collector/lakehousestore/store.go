@@ -198,10 +198,12 @@ func (s *Store) Write(b *Batch) (suppressed int, err error) {
 		rows any
 		n    int
 	}{
-		{schema.EventsTable.Name, b.Events, len(b.Events)},
-		{schema.MetricPointsTable.Name, b.Metrics, len(b.Metrics)},
-		{schema.PromptBlocksTable.Name, b.Blocks, len(b.Blocks)},
+		// Keys and blocks before the events that reference them: a reader
+		// never sees a prompt_ref whose block is not stored yet.
 		{schema.PromptKeysTable.Name, b.Keys, len(b.Keys)},
+		{schema.PromptBlocksTable.Name, b.Blocks, len(b.Blocks)},
+		{schema.MetricPointsTable.Name, b.Metrics, len(b.Metrics)},
+		{schema.EventsTable.Name, b.Events, len(b.Events)},
 	} {
 		if item.n == 0 {
 			continue
