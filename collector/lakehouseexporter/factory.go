@@ -67,7 +67,11 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, options(c, e)...)
+	x, err := exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, options(c, e)...)
+	if err != nil {
+		return nil, err
+	}
+	return logsGuard{Logs: x, e: e}, nil
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
@@ -76,7 +80,11 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, options(c, e)...)
+	x, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, options(c, e)...)
+	if err != nil {
+		return nil, err
+	}
+	return tracesGuard{Traces: x, e: e}, nil
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {

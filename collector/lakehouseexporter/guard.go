@@ -1,0 +1,75 @@
+package lakehouseexporter
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wardenhq/warden/schema"
+)
+
+// The exporterhelper persists a request in the sending queue before the
+// push function sees it. Records that still carry prompt text in
+// warden.messages (a pipeline without promptcrypt) would put that cleartext
+// into the queue files. The guards below remove it in ConsumeLogs /
+// ConsumeTraces, before the queue, so the queue never holds cleartext and
+// never pays to persist text that the exporter would discard anyway.
+
+type logsGuard struct {
+	exporter.Logs
+	e *lakehouseExporter
+}
+
+func (g logsGuard) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+func (g logsGuard) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				g.e.stripMessages(lrs.At(k).Attributes())
+			}
+		}
+	}
+	return g.Logs.ConsumeLogs(ctx, ld)
+}
+
+type tracesGuard struct {
+	exporter.Traces
+	e *lakehouseExporter
+}
+
+func (g tracesGuard) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+func (g tracesGuard) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				g.e.stripMessages(spans.At(k).Attributes())
+			}
+		}
+	}
+	return g.Traces.ConsumeTraces(ctx, td)
+}
+
+// stripMessages removes warden.messages from one record's attributes,
+// counting it as discarded.
+func (e *lakehouseExporter) stripMessages(attrs pcommon.Map) {
+	if v, ok := attrs.Get(schema.AttrMessages); ok {
+		e.discardMessages(v)
+		attrs.Remove(schema.AttrMessages)
+	}
+}

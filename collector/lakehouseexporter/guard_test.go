@@ -1,0 +1,103 @@
+package lakehouseexporter
+
+import (
+	"context"
+	"testing"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wardenhq/warden/schema"
+)
+
+// captureLogs stands in for the exporterhelper (whose sending queue would
+// persist what it is given): it records what reaches it.
+type captureLogs struct {
+	component.StartFunc
+	component.ShutdownFunc
+	got []plog.Logs
+}
+
+func (c *captureLogs) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+func (c *captureLogs) ConsumeLogs(_ context.Context, ld plog.Logs) error {
+	c.got = append(c.got, ld)
+	return nil
+}
+
+type captureTraces struct {
+	component.StartFunc
+	component.ShutdownFunc
+	got []ptrace.Traces
+}
+
+func (c *captureTraces) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+func (c *captureTraces) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	c.got = append(c.got, td)
+	return nil
+}
+
+func guardExporter(t *testing.T) *lakehouseExporter {
+	f := NewFactory()
+	e, err := newExporter(testCfg(), exportertest.NewNopSettings(f.Type()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestGuardStripsMessagesBeforeTheQueue(t *testing.T) {
+	e := guardExporter(t)
+	inner := &captureLogs{}
+	g := logsGuard{Logs: inner, e: e}
+	if !g.Capabilities().MutatesData {
+		t.Fatal("the guard mutates records and must say so")
+	}
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	withText := lrs.AppendEmpty()
+	withText.Attributes().PutStr("warden.kind", "user_prompt")
+	withText.Attributes().PutEmptySlice(schema.AttrMessages).AppendEmpty().SetEmptyMap().PutStr("text", canary)
+	plain := lrs.AppendEmpty()
+	plain.Attributes().PutStr("warden.kind", "exec")
+
+	if err := g.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	if len(inner.got) != 1 || inner.got[0].LogRecordCount() != 2 {
+		t.Fatalf("records must all pass on: got %d batches", len(inner.got))
+	}
+	out := inner.got[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 0; i < out.Len(); i++ {
+		if _, ok := out.At(i).Attributes().Get(schema.AttrMessages); ok {
+			t.Fatalf("record %d still carries %s when it reaches the queue", i, schema.AttrMessages)
+		}
+		if k, _ := out.At(i).Attributes().Get("warden.kind"); k.Str() == "" {
+			t.Fatalf("record %d lost its other attributes", i)
+		}
+	}
+	if got := e.messagesDropped.Load(); got != 1 {
+		t.Fatalf("discarded count = %d, want 1", got)
+	}
+}
+
+func TestGuardStripsSpanMessages(t *testing.T) {
+	e := guardExporter(t)
+	inner := &captureTraces{}
+	g := tracesGuard{Traces: inner, e: e}
+	td := ptrace.NewTraces()
+	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.Attributes().PutEmptySlice(schema.AttrMessages).AppendEmpty().SetEmptyMap().PutStr("text", canary)
+	if err := g.ConsumeTraces(context.Background(), td); err != nil {
+		t.Fatal(err)
+	}
+	got := inner.got[0].ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	if _, ok := got.Attributes().Get(schema.AttrMessages); ok {
+		t.Fatal("span still carries warden.messages when it reaches the queue")
+	}
+	if e.messagesDropped.Load() != 1 {
+		t.Fatal("span text not counted as discarded")
+	}
+}
