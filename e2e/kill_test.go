@@ -22,9 +22,9 @@ func (c *capture) OnEmit(_ context.Context, r *sdklog.Record) error {
 	c.recs = append(c.recs, r.Clone())
 	return nil
 }
-func (c *capture) Shutdown(context.Context) error   { return nil }
+func (c *capture) Shutdown(context.Context) error                         { return nil }
 func (c *capture) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (c *capture) ForceFlush(context.Context) error { return nil }
+func (c *capture) ForceFlush(context.Context) error                       { return nil }
 
 // TestKill9MidStream: kill -9 of the collector in the middle of a 200,000
 // record stream, then a restart: every record the client saw acknowledged

@@ -19,11 +19,11 @@ import (
 
 // Column is one derived column.
 type Column struct {
-	Name  string
-	Type  string // ClickHouse type
-	Codec string // CODEC(...) body, "" for the default (LZ4)
-	Key   bool
-	Field []int // reflect field index in the row struct
+	Name   string
+	Type   string // ClickHouse type
+	Codec  string // CODEC(...) body, "" for the default (LZ4)
+	Key    bool
+	Field  []int // reflect field index in the row struct
 	GoType reflect.Type
 }
 
@@ -43,9 +43,9 @@ type Table struct {
 }
 
 var (
-	regMu   sync.Mutex
-	tables  = map[string]*Table{}
-	order   []string
+	regMu  sync.Mutex
+	tables = map[string]*Table{}
+	order  []string
 )
 
 // RegisterTable derives the columns of t.Row and registers t. It panics on

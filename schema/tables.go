@@ -39,41 +39,41 @@ type MetricPoint struct {
 // AccessEvent is one JIT access step (request, approval, grant, decrypt),
 // hash-chained: hash = H(prev_hash || canonical row).
 type AccessEvent struct {
-	Tenant    string    `ch:"tenant,LowCardinality(String),key"`
-	TS        time.Time `ch:"ts,DateTime64(6, 'UTC'),key"`
-	Seq       uint64    `ch:"seq,UInt64,key"`
-	Action    string    `ch:"action,LowCardinality(String)"`
-	Actor     string    `ch:"actor,String"`
-	Subject   string    `ch:"subject,String"`
-	GrantID   string    `ch:"grant_id,String"`
-	Target    string    `ch:"target,String"`
-	Reason    string    `ch:"reason,String"`
-	PrevHash  string    `ch:"prev_hash,String"`
-	Hash      string    `ch:"hash,String"`
+	Tenant   string    `ch:"tenant,LowCardinality(String),key"`
+	TS       time.Time `ch:"ts,DateTime64(6, 'UTC'),key"`
+	Seq      uint64    `ch:"seq,UInt64,key"`
+	Action   string    `ch:"action,LowCardinality(String)"`
+	Actor    string    `ch:"actor,String"`
+	Subject  string    `ch:"subject,String"`
+	GrantID  string    `ch:"grant_id,String"`
+	Target   string    `ch:"target,String"`
+	Reason   string    `ch:"reason,String"`
+	PrevHash string    `ch:"prev_hash,String"`
+	Hash     string    `ch:"hash,String"`
 }
 
 // Alert is one fired alert.
 type Alert struct {
-	AlertID   string            `ch:"alert_id,String"`
-	Tenant    string            `ch:"tenant,LowCardinality(String),key"`
-	TS        time.Time         `ch:"ts,DateTime64(6, 'UTC'),key"`
-	Rule      string            `ch:"rule,LowCardinality(String),key"`
-	Severity  string            `ch:"severity,LowCardinality(String)"`
-	Subject   string            `ch:"subject,String"`
-	Value     float64           `ch:"value,Float64"`
-	Details   map[string]string `ch:"details,Map(LowCardinality(String), String)"`
+	AlertID  string            `ch:"alert_id,String"`
+	Tenant   string            `ch:"tenant,LowCardinality(String),key"`
+	TS       time.Time         `ch:"ts,DateTime64(6, 'UTC'),key"`
+	Rule     string            `ch:"rule,LowCardinality(String),key"`
+	Severity string            `ch:"severity,LowCardinality(String)"`
+	Subject  string            `ch:"subject,String"`
+	Value    float64           `ch:"value,Float64"`
+	Details  map[string]string `ch:"details,Map(LowCardinality(String), String)"`
 }
 
 // RetentionAction records what retention enforcement did (partition drops,
 // crypto-shredding of a tenant-day key, legal holds).
 type RetentionAction struct {
-	Tenant  string    `ch:"tenant,LowCardinality(String),key"`
-	TS      time.Time `ch:"ts,DateTime64(6, 'UTC'),key"`
-	Action  string    `ch:"action,LowCardinality(String)"`
-	Class   string    `ch:"data_class,LowCardinality(String)"`
-	Target  string    `ch:"target,String"`
-	Rows    uint64    `ch:"rows,UInt64"`
-	Actor   string    `ch:"actor,String"`
+	Tenant string    `ch:"tenant,LowCardinality(String),key"`
+	TS     time.Time `ch:"ts,DateTime64(6, 'UTC'),key"`
+	Action string    `ch:"action,LowCardinality(String)"`
+	Class  string    `ch:"data_class,LowCardinality(String)"`
+	Target string    `ch:"target,String"`
+	Rows   uint64    `ch:"rows,UInt64"`
+	Actor  string    `ch:"actor,String"`
 }
 
 // Migration is one row of schema_migrations.
@@ -97,8 +97,8 @@ var (
 		// kind before ts: cost (kind = model_call) and compliance (kind IN
 		// file_access, net_connect, policy_violation...) read contiguous
 		// ranges of one tenant's kind over time.
-		OrderBy: "(tenant, kind, ts)",
-		TTLColumn:   "ts",
+		OrderBy:   "(tenant, kind, ts)",
+		TTLColumn: "ts",
 		// Bloom filters for the anomaly/compliance point lookups (one
 		// session, one user). None on event_id: random 16-byte ids made
 		// inserts markedly dearer for a lookup the console can bound by ts.

@@ -298,8 +298,8 @@ func (e *lakehouseExporter) wrappedKeys(ev *schema.Event, v pcommon.Value, b *la
 // side-table columns keyed by plain column name (the maps in
 // warden.sealed_blocks / warden.wrapped_keys use column names as keys).
 type sideCol struct {
-	off   uintptr
-	kind  reflect.Type
+	off  uintptr
+	kind reflect.Type
 }
 
 func sideCols(t *schema.Table) map[string]sideCol {

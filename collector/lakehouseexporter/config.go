@@ -22,9 +22,9 @@ type Config struct {
 	// (re-emitted blocks are skipped; the table also collapses them).
 	BlockCacheSize int `mapstructure:"block_cache_size"`
 
-	TimeoutConfig exporterhelper.TimeoutConfig                    `mapstructure:",squash"`
+	TimeoutConfig exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
 	QueueConfig   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
-	BackOffConfig configretry.BackOffConfig                       `mapstructure:"retry_on_failure"`
+	BackOffConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 }
 
 // Validate checks the config; errors name the key.

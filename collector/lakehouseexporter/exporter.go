@@ -2,9 +2,9 @@ package lakehouseexporter
 
 import (
 	"context"
-	"errors"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"

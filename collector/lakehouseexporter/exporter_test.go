@@ -303,4 +303,3 @@ func TestMetricsAndTraces(t *testing.T) {
 		t.Fatalf("span: %q", got)
 	}
 }
-

@@ -34,11 +34,11 @@ func (b *Batch) Len() int { return len(b.Events) + len(b.Metrics) + len(b.Blocks
 
 // Stats are the store's counters (exported as metrics by the exporter).
 type Stats struct {
-	RowsWritten    atomic.Int64 // rows inserted (all tables)
-	Suppressed     atomic.Int64 // redelivered rows dropped: already in a replayed WAL segment
-	Replayed       atomic.Int64 // rows replayed from the WAL at start-up
-	LakeFiles      atomic.Int64 // Parquet files committed
-	WALSegments    atomic.Int64 // WAL segment files written
+	RowsWritten atomic.Int64 // rows inserted (all tables)
+	Suppressed  atomic.Int64 // redelivered rows dropped: already in a replayed WAL segment
+	Replayed    atomic.Int64 // rows replayed from the WAL at start-up
+	LakeFiles   atomic.Int64 // Parquet files committed
+	WALSegments atomic.Int64 // WAL segment files written
 }
 
 // Store owns the ClickHouse session (embedded chDB or a server) and the
@@ -95,9 +95,9 @@ type sink interface {
 
 type chdbSink struct{ c *chdb.Conn }
 
-func (s chdbSink) Exec(q string) error                      { return s.c.Exec(q) }
-func (s chdbSink) Query(q, f string) ([]byte, error)        { return s.c.Query(q, f) }
-func (s chdbSink) close()                                   { s.c.Close() }
+func (s chdbSink) Exec(q string) error               { return s.c.Exec(q) }
+func (s chdbSink) Query(q, f string) ([]byte, error) { return s.c.Query(q, f) }
+func (s chdbSink) close()                            { s.c.Close() }
 func (s chdbSink) insert(c *Codec, rows any, native []byte, walPath, token string) error {
 	_, err := s.c.InsertNativeFile(c.Table.Name, walPath, token)
 	return err
