@@ -204,11 +204,11 @@ func (p *Pseudonymizer) IP(s string, keepPrefix bool) string {
 	return p.prefix + pfx.String() + ":" + d
 }
 
-// IsPseudonym reports whether s already is a plain pseudonym written by
-// Value (so an edge that pseudonymized first is not hashed twice). Only the
-// exact shape counts: "ps1:v<digits>:" followed by exactly 26 base32
-// characters, so a raw value cannot slip through by starting with "ps1:".
-func IsPseudonym(s string) bool {
+// HasPseudonymPrefix reports whether s starts with a pseudonym's
+// "ps1:v<digits>:" prefix, which every form (plain, e-mail with its domain,
+// path with its structure, IP with its /24) carries. Stores use it to refuse
+// raw identifiers in pseudonym columns.
+func HasPseudonymPrefix(s string) bool {
 	if !strings.HasPrefix(s, pseudonymPrefix+"v") {
 		return false
 	}
@@ -222,7 +222,19 @@ func IsPseudonym(s string) bool {
 			return false
 		}
 	}
-	d := rest[colon+1:]
+	return true
+}
+
+// IsPseudonym reports whether s already is a plain pseudonym written by
+// Value (so an edge that pseudonymized first is not hashed twice). Only the
+// exact shape counts: "ps1:v<digits>:" followed by exactly 26 base32
+// characters, so a raw value cannot slip through by starting with "ps1:".
+func IsPseudonym(s string) bool {
+	if !HasPseudonymPrefix(s) {
+		return false
+	}
+	rest := s[len(pseudonymPrefix)+1:]
+	d := rest[strings.IndexByte(rest, ':')+1:]
 	if len(d) != digestChars {
 		return false
 	}

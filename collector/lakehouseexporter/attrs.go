@@ -236,6 +236,7 @@ func (e *lakehouseExporter) mapAttrs(ev *schema.Event, attrs pcommon.Map, b *lak
 		}
 		return true
 	})
+	e.guardPseudonyms(&ev.UserPseudonym, &ev.DevicePseudonym, &ev.PathPseudonym)
 	return canonical
 }
 

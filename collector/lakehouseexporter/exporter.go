@@ -35,13 +35,16 @@ type lakehouseExporter struct {
 	blocks *lru.Cache[string, struct{}]
 
 	warnMessages sync.Once
+	warnRawIDs   sync.Once
 	typeWarn     sync.Map // attribute key -> struct{} (warn once per key)
 
 	messagesDropped atomic.Int64
+	rawIDsBlanked   atomic.Int64
 	typeErrors      atomic.Int64
 
 	mRows       metric.Int64Counter
 	mMessages   metric.Int64Counter
+	mRawIDs     metric.Int64Counter
 	mSuppressed metric.Int64Counter
 	mTypeErrors metric.Int64Counter
 }
@@ -57,6 +60,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*lakehouseExporter, error)
 	m := set.TelemetrySettings.MeterProvider.Meter("github.com/wardenhq/warden/collector/lakehouseexporter")
 	e.mRows, _ = m.Int64Counter("warden_lakehouse_rows", metric.WithDescription("Rows written to the lakehouse (both stores)"))
 	e.mMessages, _ = m.Int64Counter("warden_lakehouse_messages_discarded", metric.WithDescription("Records whose warden.messages text was discarded (no promptcrypt in the pipeline)"))
+	e.mRawIDs, _ = m.Int64Counter("warden_lakehouse_raw_identifiers_blanked", metric.WithDescription("Pseudonym columns that held a raw identifier (not a keyed pseudonym) and were blanked"))
 	e.mSuppressed, _ = m.Int64Counter("warden_lakehouse_redelivered_suppressed", metric.WithDescription("Redelivered rows dropped because a replayed WAL segment already stored them"))
 	e.mTypeErrors, _ = m.Int64Counter("warden_lakehouse_attribute_type_errors", metric.WithDescription("Canonical attributes with the wrong type, kept in attributes instead"))
 	return e, nil

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wardenhq/warden/schema"
+	"github.com/wardenhq/warden/vault"
 )
 
 // The exporterhelper persists a request in the sending queue before the
@@ -71,5 +72,24 @@ func (e *lakehouseExporter) stripMessages(attrs pcommon.Map) {
 	if v, ok := attrs.Get(schema.AttrMessages); ok {
 		e.discardMessages(v)
 		attrs.Remove(schema.AttrMessages)
+	}
+}
+
+// guardPseudonyms blanks any pseudonym column that does not hold a keyed
+// pseudonym. genai puts the raw identifier into warden.user_pseudonym /
+// device_pseudonym / path_pseudonym for fieldhash to replace; in a pipeline
+// without fieldhash (or with a field left out of its config) the raw id
+// would otherwise be stored. The value is never logged.
+func (e *lakehouseExporter) guardPseudonyms(cols ...*string) {
+	for _, c := range cols {
+		if *c == "" || vault.HasPseudonymPrefix(*c) {
+			continue
+		}
+		*c = ""
+		e.rawIDsBlanked.Add(1)
+		e.mRawIDs.Add(nil2ctx(), 1)
+		e.warnRawIDs.Do(func() {
+			e.log.Warn("lakehouse: a pseudonym column held a value that is not a keyed pseudonym (no fieldhash in the pipeline?): blanked, never stored")
+		})
 	}
 }

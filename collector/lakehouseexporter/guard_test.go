@@ -1,7 +1,11 @@
 package lakehouseexporter
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
@@ -100,4 +104,51 @@ func TestGuardStripsSpanMessages(t *testing.T) {
 	if e.messagesDropped.Load() != 1 {
 		t.Fatal("span text not counted as discarded")
 	}
+}
+
+// A raw identifier left in a pseudonym column (no fieldhash in the
+// pipeline) is blanked, counted and never reaches either store; keyed
+// pseudonyms of every form are kept.
+func TestRawIdentifiersNeverStoredAsPseudonyms(t *testing.T) {
+	h, s := env(t)
+	exp := newLogs(t, h)
+	const rawUser = "CANARY-RAW-USER-4b1e@example.com"
+	const keyedUser = "ps1:v2:abcdefghijklmnopqrstuvwxyz"
+	const keyedPath = "ps1:v2:/aaaa/bbbb/cccc.go"
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	raw := lrs.AppendEmpty()
+	modelCall(raw, "tg", 1)
+	raw.Attributes().PutStr("warden.user_pseudonym", rawUser)
+	raw.Attributes().PutStr("warden.device_pseudonym", "ps1:vx:not-a-version")
+	keyed := lrs.AppendEmpty()
+	modelCall(keyed, "tg", 2)
+	keyed.Attributes().PutStr("warden.user_pseudonym", keyedUser)
+	keyed.Attributes().PutStr("warden.path_pseudonym", keyedPath)
+
+	e := exp.(logsGuard).e
+	before := e.rawIDsBlanked.Load()
+	if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.rawIDsBlanked.Load() - before; got != 2 {
+		t.Fatalf("blanked %d pseudonym columns, want 2", got)
+	}
+	if err := s.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	got := q(t, s, "SELECT user_pseudonym, device_pseudonym, path_pseudonym FROM events WHERE tenant='tg' ORDER BY event_id")
+	want := "\t\t\n" + keyedUser + "\t\t" + keyedPath
+	if got != strings.Trim(want, "\n") && got != want {
+		t.Fatalf("pseudonym columns:\n%q\nwant\n%q", got, want)
+	}
+	filepath.Walk(envDir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("CANARY-RAW-USER")) {
+			t.Errorf("raw user id found in %s", p)
+		}
+		return nil
+	})
 }

@@ -125,6 +125,7 @@ func (e *lakehouseExporter) finishPoint(b *lakehousestore.Batch, p *schema.Metri
 		p.Attributes[k] = v.AsString()
 		return true
 	})
+	e.guardPseudonyms(&p.UserPseudonym, &p.DevicePseudonym)
 	if p.PointID == ([16]byte{}) {
 		h := sha256.New()
 		var n [8]byte
