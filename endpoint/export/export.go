@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,18 +102,21 @@ func putMeta(tx *bolt.Tx, size, count int64) error {
 
 // Exporter is a durable endpoint.Sink.
 type Exporter struct {
-	cfg    Config
-	db     *bolt.DB
-	in     chan record
-	wake   chan struct{}
-	space  *sync.Cond
-	mu     sync.Mutex
-	size   int64 // buffered bytes (guarded by mu)
-	seq    uint64
-	closed atomic.Bool
-	done   chan struct{}
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	cfg   Config
+	db    *bolt.DB
+	in    chan record
+	wake  chan struct{}
+	space *sync.Cond
+	mu    sync.Mutex
+	size  int64 // buffered bytes (guarded by mu)
+	// otlpSize: bytes of relayed agent OTLP requests (guarded by mu).
+	otlpSize int64
+	hc       *http.Client
+	seq      uint64
+	closed   atomic.Bool
+	done     chan struct{}
+	stop     chan struct{}
+	wg       sync.WaitGroup
 
 	exp    *otlploghttp.Exporter
 	lp     *sdklog.LoggerProvider
@@ -135,6 +139,9 @@ type Stats struct {
 	Exported atomic.Uint64 // acknowledged by the collector
 	Failures atomic.Uint64 // failed export attempts
 	Full     atomic.Uint64 // times the buffer was found full
+	// The agent's own relayed OTLP requests (PutOTLP).
+	BufferedOTLP atomic.Int64  // requests waiting on disk
+	ExportedOTLP atomic.Uint64 // acknowledged by the collector
 }
 
 type record struct {
@@ -179,6 +186,9 @@ func Open(cfg Config) (*Exporter, error) {
 		if err != nil {
 			return err
 		}
+		if err := x.openOTLP(tx); err != nil {
+			return err
+		}
 		x.seq = b.Sequence()
 		if v := m.Get(metaKey); len(v) == 16 {
 			x.size = int64(binary.BigEndian.Uint64(v[:8]))
@@ -216,6 +226,7 @@ func Open(cfg Config) (*Exporter, error) {
 	if cfg.Tenant != "" {
 		attrs = append(attrs, attribute.String(schema.AttrTenant, cfg.Tenant))
 	}
+	x.hc = &http.Client{Timeout: 15 * time.Second}
 	x.coll = &collector{}
 	x.lp = sdklog.NewLoggerProvider(
 		sdklog.WithResource(resource.NewSchemaless(attrs...)),
@@ -290,13 +301,14 @@ func (x *Exporter) store(batch []record) {
 		need += int64(len(vals[i]))
 	}
 	x.mu.Lock()
-	if x.size+need > x.cfg.MaxBytes {
+	// Relayed agent requests (otlpSize) share the bound.
+	if x.size+x.otlpSize+need > x.cfg.MaxBytes {
 		x.Stats.Full.Add(1)
 		if x.cfg.Policy == Block {
 			if x.Stats.Full.Load() == 1 || x.Stats.Full.Load()%1000 == 0 {
 				x.cfg.Logf("buffer full (%d of %d bytes): blocking until the collector takes events", x.size, x.cfg.MaxBytes)
 			}
-			for x.size+need > x.cfg.MaxBytes && x.size > 0 && !x.closing() {
+			for x.size+x.otlpSize+need > x.cfg.MaxBytes && x.size > 0 && !x.closing() {
 				x.space.Wait()
 			}
 		}
@@ -313,13 +325,14 @@ func (x *Exporter) store(batch []record) {
 		// drop_oldest: make room by deleting from the front.
 		x.mu.Lock()
 		size := x.size + need
+		otlp := x.otlpSize
 		x.mu.Unlock()
 		var dropped uint64
 		// (block: the writer waited for room above; a single batch larger
 		// than the whole buffer may overshoot it rather than lose events)
-		if size > x.cfg.MaxBytes && x.cfg.Policy == DropOldest {
+		if size+otlp > x.cfg.MaxBytes && x.cfg.Policy == DropOldest {
 			c := b.Cursor()
-			for k, v := c.First(); k != nil && size > x.cfg.MaxBytes; k, v = c.First() {
+			for k, v := c.First(); k != nil && size+otlp > x.cfg.MaxBytes; k, v = c.First() {
 				size -= int64(len(v))
 				if err := c.Delete(); err != nil {
 					return err
@@ -378,6 +391,11 @@ func (x *Exporter) shipper() {
 	backoff := 100 * time.Millisecond
 	for {
 		n, err := x.shipOnce(context.Background())
+		if err == nil {
+			var m int
+			m, err = x.shipOTLP(context.Background())
+			n += m
+		}
 		switch {
 		case err != nil:
 			x.lastFailed.Store(true)
@@ -470,13 +488,13 @@ func (x *Exporter) shipOnce(ctx context.Context) (int, error) {
 // Flush waits until the buffer is empty or ctx ends.
 func (x *Exporter) Flush(ctx context.Context) error {
 	for {
-		if len(x.in) == 0 && x.Stats.Buffered.Load() == 0 {
+		if len(x.in) == 0 && x.Stats.Buffered.Load() == 0 && x.Stats.BufferedOTLP.Load() == 0 {
 			return nil
 		}
 		x.kick()
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("export: %d events still buffered on disk: %w", x.Stats.Buffered.Load(), ctx.Err())
+			return fmt.Errorf("export: %d events and %d agent OTLP requests still buffered on disk: %w", x.Stats.Buffered.Load(), x.Stats.BufferedOTLP.Load(), ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -1,0 +1,294 @@
+package relay_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	otellog "go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/wardenhq/warden/endpoint/export"
+	"github.com/wardenhq/warden/endpoint/relay"
+	"github.com/wardenhq/warden/schema"
+	"github.com/wardenhq/warden/vault"
+)
+
+const canary = "CANARY-relay-7f3a91 please read ~/.ssh/id_ed25519"
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type collector struct {
+	logs    *consumertest.LogsSink
+	traces  *consumertest.TracesSink
+	metrics *consumertest.MetricsSink
+	stop    func()
+}
+
+// startCollector runs the collector's real OTLP/HTTP receiver on addr.
+func startCollector(t *testing.T, addr string) *collector {
+	t.Helper()
+	f := otlpreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig()
+	if err := confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{"http": map[string]any{"endpoint": addr}}}).Unmarshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{logs: &consumertest.LogsSink{}, traces: &consumertest.TracesSink{}, metrics: &consumertest.MetricsSink{}}
+	set := receivertest.NewNopSettings(f.Type())
+	ctx := context.Background()
+	lr, err := f.CreateLogs(ctx, set, cfg, c.logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := f.CreateTraces(ctx, set, cfg, c.traces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr, err := f.CreateMetrics(ctx, set, cfg, c.metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := componenttest.NewNopHost()
+	if err := lr.Start(ctx, host); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Start(ctx, host); err != nil {
+		t.Fatal(err)
+	}
+	if err := mr.Start(ctx, host); err != nil {
+		t.Fatal(err)
+	}
+	c.stop = func() { _ = lr.Shutdown(ctx); _ = tr.Shutdown(ctx); _ = mr.Shutdown(ctx) }
+	t.Cleanup(c.stop)
+	return c
+}
+
+// scanDir fails if any file under dir holds needle.
+func scanDir(t *testing.T, dir, needle string) {
+	t.Helper()
+	n := 0
+	_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		n++
+		if bytes.Contains(b, []byte(needle)) {
+			t.Errorf("%s holds the cleartext canary", p)
+		}
+		return nil
+	})
+	if n == 0 {
+		t.Fatalf("no buffer files under %s", dir)
+	}
+}
+
+// TestRelayCollectorDownThenUp: the agent's logs (OTel Go SDK, protobuf),
+// a JSON logs request, traces and metrics go to the relay while the
+// collector is down; the buffer never holds the canary prompt; once the
+// collector is up every record arrives exactly once, sealed, with the
+// session, user and device identity.
+func TestRelayCollectorDownThenUp(t *testing.T) {
+	keysDir := t.TempDir()
+	if err := os.Chmod(keysDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := vault.OpenLocalStore(keysDir, vault.LocalOptions{AutoCreate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ks.InitCustody(); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t) // nothing listens yet: the collector is down
+	bufDir := t.TempDir()
+	x, err := export.Open(export.Config{Endpoint: "http://" + addr, Dir: bufDir, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	id := relay.Identity{SessionID: "0123456789abcdef0123456789abcdef", UserPseudonym: "ps1:v1:user-pseudo",
+		DevicePseudonym: "ps1:v1:device-pseudo", Agent: "claude"}
+	r, err := relay.Start(relay.Config{Keys: ks, Store: x, Identity: id, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+
+	// 1. Logs through the OTel Go SDK (protobuf), Claude Code's shape; the
+	// agent claims a different session, which the relay overrides.
+	const nLogs = 30
+	lexp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(r.URL()+"/v1/logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(lexp, sdklog.WithExportMaxBatchSize(7))),
+		sdklog.WithResource(resource.NewSchemaless(attribute.String("service.name", "claude-code"), attribute.String(schema.Attr("session_id"), "forged"))))
+	lg := lp.Logger("com.anthropic.claude_code.events")
+	for i := 0; i < nLogs; i++ {
+		var rec otellog.Record
+		rec.SetEventName("claude_code.user_prompt")
+		rec.SetTimestamp(time.Now())
+		rec.AddAttributes(attribute.String("event.name", "user_prompt"), attribute.Int("seq", i),
+			attribute.String("prompt", fmt.Sprintf("%s #%d", canary, i)))
+		lg.Emit(ctx, rec)
+	}
+	if err := lp.Shutdown(ctx); err != nil { // flushes: every batch got its 200
+		t.Fatal(err)
+	}
+	// 2. One JSON request (another agent's SDK setting).
+	jl := plog.NewLogs()
+	lr := jl.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Attributes().PutStr("event.name", "gemini_cli.user_prompt")
+	lr.Attributes().PutInt("seq", nLogs)
+	lr.Attributes().PutStr("prompt", canary+" json")
+	jb, _ := plogotlp.NewExportRequestFromLogs(jl).MarshalJSON()
+	resp, err := http.Post(r.URL()+"/v1/logs", "application/json", bytes.NewReader(jb))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("json logs: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	// 3. Traces with a prompt on the span (Claude Code's interaction span).
+	texp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(r.URL()+"/v1/traces"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(texp))
+	_, span := tp.Tracer("claude").Start(ctx, "claude_code.interaction")
+	span.SetAttributes(attribute.String("interaction.user_prompt", canary+" span"))
+	span.End()
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// 4. Metrics (protobuf, posted as an SDK would).
+	md := pmetric.NewMetrics()
+	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("claude_code.token.usage")
+	dp := m.SetEmptySum().DataPoints().AppendEmpty()
+	dp.SetIntValue(42)
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	mb, _ := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	resp, err = http.Post(r.URL()+"/v1/metrics", "application/x-protobuf", bytes.NewReader(mb))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("metrics: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	// Bad input: a clear 400, nothing buffered.
+	resp, err = http.Post(r.URL()+"/v1/logs", "application/x-protobuf", strings.NewReader("\xff\xffnot otlp"))
+	if err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("garbage: want 400, got %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	if n := x.Stats.BufferedOTLP.Load(); n < 4 {
+		t.Fatalf("buffered requests = %d, want >= 4 (collector down)", n)
+	}
+	time.Sleep(300 * time.Millisecond) // a failed ship attempt or two
+	if x.Stats.ExportedOTLP.Load() != 0 {
+		t.Fatal("exported while the collector was down")
+	}
+	scanDir(t, bufDir, "CANARY-relay")
+
+	// The collector comes up: everything ships, exactly once.
+	c := startCollector(t, addr)
+	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := x.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]int{}
+	for _, ld := range c.logs.AllLogs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			rl := ld.ResourceLogs().At(i)
+			checkIdentity(t, rl.Resource().Attributes(), id)
+			for j := 0; j < rl.ScopeLogs().Len(); j++ {
+				lrs := rl.ScopeLogs().At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					a := lrs.At(k).Attributes()
+					if s, ok := a.Get("seq"); ok {
+						seen[s.Int()]++
+						if _, ok := a.Get("prompt"); ok {
+							t.Errorf("seq %d: cleartext prompt attribute forwarded", s.Int())
+						}
+						if ref, ok := a.Get(schema.Attr("prompt_ref")); !ok || ref.AsString() == "" {
+							t.Errorf("seq %d: no %s", s.Int(), schema.Attr("prompt_ref"))
+						}
+					}
+				}
+			}
+		}
+	}
+	for i := 0; i <= nLogs; i++ {
+		if seen[int64(i)] != 1 {
+			t.Errorf("log seq %d arrived %d times, want exactly once", i, seen[int64(i)])
+		}
+	}
+	if got := c.traces.SpanCount(); got != 1 {
+		t.Errorf("spans = %d, want 1", got)
+	}
+	for _, td := range c.traces.AllTraces() {
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			checkIdentity(t, td.ResourceSpans().At(i).Resource().Attributes(), id)
+		}
+	}
+	if got := c.metrics.DataPointCount(); got != 1 {
+		t.Errorf("metric points = %d, want 1", got)
+	}
+	for _, md := range c.metrics.AllMetrics() {
+		checkIdentity(t, md.ResourceMetrics().At(0).Resource().Attributes(), id)
+	}
+	// Nothing the collector received holds the canary either.
+	for _, ld := range c.logs.AllLogs() {
+		b, _ := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+		if bytes.Contains(b, []byte("CANARY-relay")) {
+			t.Error("forwarded logs hold the cleartext canary")
+		}
+	}
+	for _, td := range c.traces.AllTraces() {
+		if strings.Contains(fmt.Sprint(td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().AsRaw()), "CANARY-relay") {
+			t.Error("forwarded span holds the cleartext canary")
+		}
+	}
+	scanDir(t, bufDir, "CANARY-relay")
+}
+
+func checkIdentity(t *testing.T, m pcommon.Map, id relay.Identity) {
+	t.Helper()
+	for k, want := range map[string]string{"session_id": id.SessionID, "user_pseudonym": id.UserPseudonym,
+		"device_pseudonym": id.DevicePseudonym, "tenant": schema.DefaultTenant} {
+		if v, ok := m.Get(schema.Attr(k)); !ok || v.Str() != want {
+			t.Errorf("resource %s = %q, want %q", schema.Attr(k), v.AsString(), want)
+		}
+	}
+}
