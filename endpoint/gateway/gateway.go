@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -681,10 +682,8 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, resp *http.Response, api *ap
 		ev.Status = "error"
 		return errf(http.StatusBadGateway, "upstream_error", "reading the %s response failed: %v", api.provider, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
+	doc, err := decodeDoc(b)
+	if err != nil {
 		ev.Status = "error"
 		return errf(http.StatusBadGateway, "upstream_error", "the %s response is not JSON: %v", api.provider, err)
 	}
@@ -722,6 +721,10 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, resp *http.Response, api *ap
 	}
 	copyHeaders(w.Header(), resp.Header)
 	w.Header().Set("Content-Type", "application/json")
+	// With its length known the client has the whole answer at the flush
+	// before the event is sealed and emitted; without it the response
+	// would be chunked and its last chunk would wait for the sealing.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(resp.StatusCode)
 	n, _ := w.Write(b)
 	ev.BytesForwarded += int64(n)

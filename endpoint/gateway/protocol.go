@@ -257,10 +257,8 @@ type parsedRequest struct {
 }
 
 func parseRequest(api *apiKind, pathModel string, pathStream bool, body []byte) (*parsedRequest, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
+	doc, err := decodeDoc(body)
+	if err != nil {
 		return nil, fmt.Errorf("request body is not a JSON object: %v", err)
 	}
 	p := &parsedRequest{doc: doc, model: pathModel, stream: pathStream}
