@@ -40,6 +40,8 @@ func TestMain(m *testing.M) {
 			runClient(os.Args[2:])
 		case "-warden-busy":
 			runBusy(os.Args[2:])
+		case "-warden-otlp":
+			runOTLPAgent(os.Args[2:])
 		}
 	}
 	os.Exit(m.Run())

@@ -531,6 +531,10 @@ func NewSessionID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// DeviceID is the raw device id Run pseudonymizes: s when set, else
+// /etc/machine-id, else the host name.
+func DeviceID(s string) string { return deviceID(s) }
+
 func deviceID(s string) string {
 	if s != "" {
 		return s

@@ -49,7 +49,7 @@ func runRun(args []string) int {
 	fs.StringVar(&c.BufferDir, "buffer-dir", envOr("WARDEN_BUFFER_DIR", "/var/lib/warden/endpoint-buffer"), "durable export buffer directory")
 	fs.StringVar(&c.BufferMax, "buffer-max", "256MiB", "export buffer bound")
 	fs.StringVar(&c.BufferPolicy, "buffer-policy", "drop_oldest", "when the buffer is full: drop_oldest or block")
-	fs.StringVar(&c.AgentOTLP, "agent-otlp", "", "OTLP/HTTP base URL for the agent's own telemetry (default: --collector)")
+	fs.StringVar(&c.AgentOTLP, "agent-otlp", "", "OTLP/HTTP base URL for the agent's own telemetry, bypassing the endpoint (default: the session's local relay, which adds identity, seals prompts and buffers)")
 	fs.StringVar(&c.EventsFile, "events-file", "", "also append every event as JSON lines to this file")
 	fs.BoolVar(&c.NoTelemetry, "no-telemetry", false, "enforce only: no exec/open events (egress refusals are still reported)")
 	socket := fs.String("socket", daemon.DefaultSocket, "endpointd socket (used when not root)")

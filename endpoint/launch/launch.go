@@ -17,7 +17,9 @@ import (
 	"github.com/wardenhq/warden/endpoint"
 	"github.com/wardenhq/warden/endpoint/export"
 	"github.com/wardenhq/warden/endpoint/profile"
+	"github.com/wardenhq/warden/endpoint/relay"
 	"github.com/wardenhq/warden/schema"
+	"github.com/wardenhq/warden/vault"
 )
 
 // Config is one session's settings (flags of `warden run`).
@@ -36,7 +38,10 @@ type Config struct {
 	BufferDir    string `json:"buffer_dir"`
 	BufferMax    string `json:"buffer_max"`
 	BufferPolicy string `json:"buffer_policy"`
-	// AgentOTLP points the agent's own telemetry (default: Collector).
+	// AgentOTLP points the agent's own telemetry somewhere else. Default:
+	// the session's local relay (identity added, prompt-like content
+	// sealed, then the durable buffer), or the Collector directly when
+	// there is no buffer or no key-custody key to seal with.
 	AgentOTLP string `json:"agent_otlp"`
 	// EventsFile also writes every event as a JSON line (debugging, tests).
 	EventsFile  string `json:"events_file"`
@@ -96,8 +101,10 @@ func Run(ctx context.Context, c Config, stdin, stdout, stderr *os.File) (endpoin
 		return res, err
 	}
 	var sinks multiSink
+	var store relay.Store // where the relay buffers the agent's own OTLP
 	if c.Sink != nil {
 		sinks = append(sinks, c.Sink)
+		store, _ = c.Sink.(relay.Store)
 	} else if c.Collector != "" {
 		x, err := OpenExporter(c)
 		if err != nil {
@@ -108,19 +115,34 @@ func Run(ctx context.Context, c Config, stdin, stdout, stderr *os.File) (endpoin
 			// stays on disk for the next session (no waiting on one that
 			// is down).
 			deadline := time.Now().Add(3 * time.Second)
-			for x.Stats.Buffered.Load() > 0 && x.Reachable() && time.Now().Before(deadline) {
+			for x.Stats.Buffered.Load()+x.Stats.BufferedOTLP.Load() > 0 && x.Reachable() && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}
-			if n := x.Stats.Buffered.Load(); n > 0 {
-				fmt.Fprintf(os.Stderr, "warden: %d events kept in the export buffer for the next run (collector %s)\n", n, c.Collector)
+			if n, m := x.Stats.Buffered.Load(), x.Stats.BufferedOTLP.Load(); n+m > 0 {
+				fmt.Fprintf(os.Stderr, "warden: %d events and %d agent telemetry requests kept in the export buffer for the next run (collector %s)\n", n, m, c.Collector)
 			}
 			x.Close()
 		}()
 		sinks = append(sinks, x)
+		store = x
 	}
-	// The collector must be reachable from inside the sandbox for the
-	// agent's own telemetry.
-	if hp := hostPort(c.AgentOTLP, c.Collector); hp != "" {
+	session := endpoint.NewSessionID()
+	agentOTLP := c.AgentOTLP
+	if agentOTLP == "" && store != nil {
+		r, err := startRelay(c, prof, session, pseudo, store)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "warden: agent telemetry goes straight to the collector (not through the endpoint's buffer): %v\n", err)
+		} else {
+			defer r.Close() // before the exporter closes: in-flight requests land on disk
+			agentOTLP = r.URL()
+			prof.Net.Allow = append(prof.Net.Allow, fmt.Sprintf("127.0.0.1:%d/tcp", r.Port()))
+		}
+	}
+	if agentOTLP == "" {
+		agentOTLP = c.Collector
+	}
+	// The agent's OTLP endpoint must be reachable from inside the sandbox.
+	if hp := hostPort(agentOTLP); hp != "" {
 		prof.Net.Allow = append(prof.Net.Allow, hp+"/tcp")
 	}
 	if c.EventsFile != "" {
@@ -131,12 +153,8 @@ func Run(ctx context.Context, c Config, stdin, stdout, stderr *os.File) (endpoin
 		defer f.Close()
 		sinks = append(sinks, &jsonSink{enc: json.NewEncoder(f)})
 	}
-	agentOTLP := c.AgentOTLP
-	if agentOTLP == "" {
-		agentOTLP = c.Collector
-	}
 	return endpoint.Run(ctx, endpoint.Options{
-		Profile: prof, Argv: c.Argv, User: c.User, Project: c.Project, Env: c.Env,
+		SessionID: session, Profile: prof, Argv: c.Argv, User: c.User, Project: c.Project, Env: c.Env,
 		AgentVersion: c.AgentVersion, Pseudonyms: pseudo, Sink: sinks, OTLPEndpoint: agentOTLP,
 		Stage2: c.Stage2, Stdin: stdin, Stdout: stdout, Stderr: stderr, Telemetry: !c.NoTelemetry,
 		Interactive: c.Interactive,
@@ -173,4 +191,23 @@ func (j *jsonSink) Emit(ev endpoint.Event) {
 	j.mu.Lock()
 	_ = j.enc.Encode(ev)
 	j.mu.Unlock()
+}
+
+// startRelay starts the session's local OTLP relay: the agent's own
+// telemetry gets the session, user and device identity and its
+// prompt-like content sealed before it reaches the durable buffer.
+func startRelay(c Config, prof *profile.Profile, session string, pseudo *vault.Pseudonymizer, store relay.Store) (*relay.Relay, error) {
+	ks, err := vault.OpenLocalStore(c.KeysDir, vault.LocalOptions{AutoCreate: true})
+	if err != nil {
+		return nil, fmt.Errorf("relay: keys %s: %w", c.KeysDir, err)
+	}
+	u, err := endpoint.LookupUser(c.User)
+	if err != nil {
+		return nil, err
+	}
+	return relay.Start(relay.Config{Keys: ks, Store: store, Identity: relay.Identity{
+		SessionID: session, Tenant: c.Tenant, Agent: prof.Agent,
+		UserPseudonym:   pseudo.Value(u.Username),
+		DevicePseudonym: pseudo.Value(endpoint.DeviceID("")),
+	}, Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "warden: "+f+"\n", a...) }})
 }
