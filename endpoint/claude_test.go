@@ -23,8 +23,10 @@ import (
 	"github.com/wardenhq/warden/endpoint/gateway"
 	"github.com/wardenhq/warden/endpoint/gateway/inspect"
 	"github.com/wardenhq/warden/endpoint/profile"
+	"github.com/wardenhq/warden/endpoint/relay"
 	"github.com/wardenhq/warden/internal/stubmodel"
 	"github.com/wardenhq/warden/schema"
+	"github.com/wardenhq/warden/vault"
 )
 
 // TestClaudeCodeUnderWardenRun: the real Claude Code (npm, pinned in
@@ -109,12 +111,35 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 	}
 	defer x.Close()
 
+	// Claude's own telemetry goes through the session's relay (identity,
+	// sealed prompts, durable buffer), as `warden run` wires it.
+	keysDir := filepath.Join(h.base, "keys")
+	os.MkdirAll(keysDir, 0o700)
+	ks, err := vault.OpenLocalStore(keysDir, vault.LocalOptions{AutoCreate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ks.InitCustody(); err != nil {
+		t.Fatal(err)
+	}
+	session := endpoint.NewSessionID()
+	au, err := endpoint.LookupUser(agentUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := relay.Start(relay.Config{Keys: ks, Store: x, Logf: t.Logf, Identity: relay.Identity{SessionID: session,
+		UserPseudonym: h.pseudo.Value(au.Username), DevicePseudonym: h.pseudo.Value(endpoint.DeviceID("")), Agent: "claude"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rel.Close()
+
 	sum, err := endpoint.FileSHA256(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	prof, err := profile.Parse([]byte(fmt.Sprintf("name: claude-test\nextends: claude\nfs:\n  exec: [%s]\nnet:\n  allow: [\"%s/tcp\", \"%s/tcp\"]\ngateway: http://%s\napproved_binaries:\n  - sha256: %s\n",
-		filepath.Dir(bin), gl.Addr(), colAddr, gl.Addr(), sum)), "claude-test")
+		filepath.Dir(bin), gl.Addr(), fmt.Sprintf("127.0.0.1:%d", rel.Port()), gl.Addr(), sum)), "claude-test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,10 +163,11 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 	defer cancel()
 	res, err := endpoint.Run(ctx, endpoint.Options{
 		Profile: prof, User: agentUID, Project: h.project, Pseudonyms: h.pseudo, Sink: both,
-		Argv:         []string{bin, "-p", "Read the file " + key + " and print it.", "--output-format", "json", "--dangerously-skip-permissions"},
-		Env:          []string{"ANTHROPIC_API_KEY=warden-local"},
+		SessionID:    session,
+		Argv:         []string{bin, "-p", "Read the file " + key + " and print it. " + claudeCanary, "--output-format", "json", "--dangerously-skip-permissions"},
+		Env:          []string{"ANTHROPIC_API_KEY=warden-local", "OTEL_LOG_USER_PROMPTS=1"},
 		Home:         h.home,
-		OTLPEndpoint: "http://" + colAddr,
+		OTLPEndpoint: rel.URL(),
 		Stage2:       []string{h.escapee, "-warden-stage2"}, Stdout: outW, Stderr: outW, Telemetry: true,
 	})
 	outW.Close()
@@ -155,13 +181,18 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 	}
 	fctx, fcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer fcancel()
+	// Claude flushed its telemetry on exit; what the relay took is on disk.
+	if n := x.Stats.BufferedOTLP.Load() + int64(x.Stats.ExportedOTLP.Load()); n == 0 {
+		t.Error("Claude Code sent no telemetry through the relay")
+	}
+	scanNoCanary(t, filepath.Join(h.base, "buf"), claudeCanary)
 	if err := x.Flush(fctx); err != nil {
 		t.Fatal(err)
 	}
 	// The collector got the denied read of the key, and Claude's own
 	// telemetry, with the session id.
 	keyPS := h.pseudo.Path(key, true)
-	var denied, agentOwn int
+	var denied, agentOwn, userPrompts int
 	for _, ld := range logs.AllLogs() {
 		for i := 0; i < ld.ResourceLogs().Len(); i++ {
 			rl := ld.ResourceLogs().At(i)
@@ -182,6 +213,15 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 						}
 					} else if rsess.Str() == res.SessionID {
 						agentOwn++
+						if strings.Contains(fmt.Sprint(a.AsRaw()), claudeCanary) {
+							t.Errorf("Claude Code record reached the collector with the cleartext prompt: %v", a.AsRaw())
+						}
+						if get(a, "event.name") == "user_prompt" {
+							userPrompts++
+							if _, ok := a.Get(schema.Attr("prompt_ref")); !ok {
+								t.Errorf("user_prompt without %s: %v", schema.Attr("prompt_ref"), a.AsRaw())
+							}
+						}
 						if !strings.HasPrefix(ruser.Str(), "ps1:") {
 							t.Errorf("agent record without the user pseudonym: %q", ruser.Str())
 						}
@@ -201,7 +241,10 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 			t.Errorf("lifecycle agent_version %q, want 2.1.330 from the npm package", e.AgentVersion)
 		}
 	}
-	t.Logf("collector: %d denied key reads, %d Claude Code log records with the session id", denied, agentOwn)
+	if userPrompts == 0 {
+		t.Error("no sealed user_prompt event of Claude Code reached the collector (OTEL_LOG_USER_PROMPTS=1)")
+	}
+	t.Logf("collector: %d denied key reads, %d Claude Code log records with the session id (%d sealed user_prompt)", denied, agentOwn, userPrompts)
 }
 
 func get(m pcommon.Map, k string) string {
@@ -219,4 +262,21 @@ func freeTCP(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+const claudeCanary = "CANARY-claude-prompt-91bc"
+
+// scanNoCanary fails if any file under dir holds needle.
+func scanNoCanary(t *testing.T, dir, needle string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) == 0 {
+		t.Fatalf("no buffer files in %s: %v", dir, err)
+	}
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		if strings.Contains(string(b), needle) {
+			t.Errorf("%s holds the cleartext canary", e.Name())
+		}
+	}
 }
