@@ -112,6 +112,9 @@ type Exporter struct {
 	// otlpSize: bytes of relayed agent OTLP requests (guarded by mu).
 	otlpSize int64
 	hc       *http.Client
+	// pending: events emitted but not yet on disk (channel and the
+	// writer's batch), so Flush does not return while the writer gathers.
+	pending atomic.Int64
 	seq      uint64
 	closed   atomic.Bool
 	done     chan struct{}
@@ -251,6 +254,7 @@ func (x *Exporter) Emit(ev endpoint.Event) {
 	var r record
 	newEventID(&r.ID, ev.Time)
 	r.Event = ev
+	x.pending.Add(1)
 	x.in <- r
 }
 
@@ -265,6 +269,9 @@ func newEventID(id *[16]byte, t time.Time) {
 	id[8] = id[8]&0x3f | 0x80
 }
 
+// coalesce is how long the writer gathers events into one transaction.
+const coalesce = 20 * time.Millisecond
+
 // writer moves events from the channel to disk in batches (one fsync per
 // batch, not per event).
 func (x *Exporter) writer() {
@@ -276,6 +283,11 @@ func (x *Exporter) writer() {
 			return
 		}
 		batch = append(batch[:0], r)
+		// Coalesce for up to coalesce (or a full batch): a sensor emitting
+		// one event per opened file would otherwise commit (and fdatasync)
+		// a handful of events at a time. Events wait in memory at most
+		// this long, as they already did in the channel.
+		timer := time.NewTimer(coalesce)
 	more:
 		for len(batch) < cap(batch) {
 			select {
@@ -284,11 +296,13 @@ func (x *Exporter) writer() {
 					break more
 				}
 				batch = append(batch, r)
-			default:
+			case <-timer.C:
 				break more
 			}
 		}
+		timer.Stop()
 		x.store(batch)
+		x.pending.Add(-int64(len(batch)))
 		x.kick()
 	}
 }
@@ -485,10 +499,16 @@ func (x *Exporter) shipOnce(ctx context.Context) (int, error) {
 	return len(keys), nil
 }
 
+// Backlog is what has not reached the collector yet: events in memory or
+// on disk, and relayed agent requests on disk.
+func (x *Exporter) Backlog() int64 {
+	return x.pending.Load() + x.Stats.Buffered.Load() + x.Stats.BufferedOTLP.Load()
+}
+
 // Flush waits until the buffer is empty or ctx ends.
 func (x *Exporter) Flush(ctx context.Context) error {
 	for {
-		if len(x.in) == 0 && x.Stats.Buffered.Load() == 0 && x.Stats.BufferedOTLP.Load() == 0 {
+		if x.pending.Load() == 0 && x.Stats.Buffered.Load() == 0 && x.Stats.BufferedOTLP.Load() == 0 {
 			return nil
 		}
 		x.kick()

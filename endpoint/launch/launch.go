@@ -115,7 +115,7 @@ func Run(ctx context.Context, c Config, stdin, stdout, stderr *os.File) (endpoin
 			// stays on disk for the next session (no waiting on one that
 			// is down).
 			deadline := time.Now().Add(3 * time.Second)
-			for x.Stats.Buffered.Load()+x.Stats.BufferedOTLP.Load() > 0 && x.Reachable() && time.Now().Before(deadline) {
+			for x.Backlog() > 0 && x.Reachable() && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}
 			if n, m := x.Stats.Buffered.Load(), x.Stats.BufferedOTLP.Load(); n+m > 0 {
