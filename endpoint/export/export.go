@@ -115,11 +115,11 @@ type Exporter struct {
 	// pending: events emitted but not yet on disk (channel and the
 	// writer's batch), so Flush does not return while the writer gathers.
 	pending atomic.Int64
-	seq      uint64
-	closed   atomic.Bool
-	done     chan struct{}
-	stop     chan struct{}
-	wg       sync.WaitGroup
+	seq     uint64
+	closed  atomic.Bool
+	done    chan struct{}
+	stop    chan struct{}
+	wg      sync.WaitGroup
 
 	exp    *otlploghttp.Exporter
 	lp     *sdklog.LoggerProvider
