@@ -212,7 +212,7 @@ func New(opts ...Option) (*Scanner, error) {
 func (s *Scanner) Scan(text []byte) []Finding {
 	st := getState()
 	defer putState(st)
-	scanInto(st, text)
+	scanSplit(st, text)
 	return s.emit(st, nil, 0, 0, len(text))
 }
 

@@ -152,14 +152,37 @@ var automaton = func() ac.AhoCorasick {
 	return b.Build(pats)
 }()
 
+// maxAnchor is the longest anchor literal: a match starting before a split
+// point ends at most maxAnchor-1 bytes after it.
+var maxAnchor = func() int {
+	n := 0
+	for _, a := range anchors {
+		n = max(n, len(a.lit))
+	}
+	return n
+}()
+
 // scanInto runs every detector over text and appends candidates (offsets
 // relative to text). Detectors look at most maxLookBehind bytes before a
 // candidate's anchor, which is what lets Stream rescan a bounded window.
 func scanInto(st *state, text []byte) {
-	it := automaton.IterOverlappingByte(text)
+	anchorPass(st, text, 0, len(text), len(text))
+	scanBytes(st, text)
+}
+
+// anchorPass is the first pass: the automaton over text[from:limit] hands
+// each anchor starting before keepBefore (offsets absolute) to its
+// detector, which sees the whole text. Every occurrence of every anchor is
+// reported (overlapping iteration), so passes over adjacent ranges find
+// together exactly what one pass over the whole text finds.
+func anchorPass(st *state, text []byte, from, limit, keepBefore int) {
+	it := automaton.IterOverlappingByte(text[from:limit])
 	for m := it.Next(); m != nil; m = it.Next() {
 		a := anchors[m.Pattern()]
-		s, e := m.Start(), m.End()
+		s, e := from+m.Start(), from+m.End()
+		if s >= keepBefore {
+			continue
+		}
 		switch a.kind {
 		case kAWSID:
 			detAWSID(st, text, s)
@@ -191,7 +214,6 @@ func scanInto(st *state, text []byte) {
 			detBearer(st, text, s, e)
 		}
 	}
-	scanBytes(st, text)
 }
 
 // scanBytes is the second pass: digits (SSN, cards, phones, IBANs) and '@'
