@@ -348,9 +348,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 	// Redact before anything leaves.
 	red := g.o.Detector.NewRedactor()
 	modified := false
-	var edits []textEdit      // redactions, spliced into the body
-	addStreamOptions := false // the one structural change spliceBody makes
-	docChanged := false       // any other: re-encode the document
 	// Redact what the decision names, also on a reviewed-and-approved call.
 	if dec.Action == ActionRedact || len(dec.RedactTypes) > 0 {
 		only := map[string]bool{}
@@ -370,10 +367,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 			if len(fs) == 0 {
 				continue
 			}
-			orig := h.ref.get()
-			out, n := red.Redact(orig, fs)
+			out, n := red.Redact(h.ref.get(), fs)
 			if n > 0 {
-				edits = append(edits, textEdit{orig, out})
 				h.ref.set(out)
 				ev.Redactions += n
 				modified = true
@@ -384,18 +379,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 	if api == apiChat && pr.stream {
 		so, _ := pr.doc["stream_options"].(map[string]any)
 		if so == nil {
-			if _, present := pr.doc["stream_options"]; present {
-				docChanged = true // a non-object stream_options is replaced
-			} else {
-				addStreamOptions = true
-			}
 			so = map[string]any{}
 			pr.doc["stream_options"] = so
 		}
 		if v, _ := so["include_usage"].(bool); !v {
-			if !addStreamOptions {
-				docChanged = true
-			}
 			so["include_usage"] = true
 			modified = true
 		}
@@ -403,13 +390,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 	for _, t := range pr.texts {
 		ev.Messages = append(ev.Messages, Message{Role: t.role, Part: t.part, Text: t.get()})
 	}
-	spliced := false
-	if modified && !docChanged {
-		if nb, ok := spliceBody(body, pr.doc, edits, addStreamOptions); ok {
-			body, spliced = nb, true
-		}
-	}
-	if modified && !spliced {
+	if modified {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)

@@ -31,11 +31,6 @@ func TestRedactedBodyKeepsNumbers(t *testing.T) {
 			if bytes.Contains(up, []byte(ssn)) || !bytes.Contains(up, []byte("[REDACTED_US_SSN_1]")) {
 				t.Fatalf("not redacted: %s", up)
 			}
-			// Spliced, not re-encoded: the client's key order is kept
-			// (re-encoding sorts the keys).
-			if !bytes.HasPrefix(up, []byte(`{"model":"gpt-5.1","max_tokens":1000,"temperature":0.7,"top_p":1e-3,"seed":`+seed+`,`)) {
-				t.Fatalf("the redacted body was not spliced into the original: %s", up)
-			}
 			dec := json.NewDecoder(bytes.NewReader(up))
 			dec.UseNumber()
 			var got map[string]any
