@@ -127,7 +127,7 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel, err := relay.Start(relay.Config{Keys: ks, Store: x, Logf: t.Logf, Identity: relay.Identity{SessionID: session,
+	rel, err := relay.Start(relay.Config{Keys: ks, Store: x, Logf: t.Logf, Token: "claude-test-token", Identity: relay.Identity{SessionID: session,
 		UserPseudonym: h.pseudo.Value(au.Username), DevicePseudonym: h.pseudo.Value(endpoint.DeviceID("")), Agent: "claude"}})
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +165,7 @@ func TestClaudeCodeUnderWardenRun(t *testing.T) {
 		Profile: prof, User: agentUID, Project: h.project, Pseudonyms: h.pseudo, Sink: both,
 		SessionID:    session,
 		Argv:         []string{bin, "-p", "Read the file " + key + " and print it. " + claudeCanary, "--output-format", "json", "--dangerously-skip-permissions"},
-		Env:          []string{"ANTHROPIC_API_KEY=warden-local", "OTEL_LOG_USER_PROMPTS=1"},
+		Env:          []string{"ANTHROPIC_API_KEY=warden-local", "OTEL_LOG_USER_PROMPTS=1", "OTEL_EXPORTER_OTLP_HEADERS=" + rel.HeadersEnv("")},
 		Home:         h.home,
 		OTLPEndpoint: rel.URL(),
 		Stage2:       []string{h.escapee, "-warden-stage2"}, Stdout: outW, Stderr: outW, Telemetry: true,

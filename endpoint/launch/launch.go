@@ -5,6 +5,8 @@ package launch
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -136,6 +138,7 @@ func Run(ctx context.Context, c Config, stdin, stdout, stderr *os.File) (endpoin
 			defer r.Close() // before the exporter closes: in-flight requests land on disk
 			agentOTLP = r.URL()
 			prof.Net.Allow = append(prof.Net.Allow, fmt.Sprintf("127.0.0.1:%d/tcp", r.Port()))
+			c.Env = withRelayHeaders(c.Env, r)
 		}
 	}
 	if agentOTLP == "" {
@@ -205,9 +208,29 @@ func startRelay(c Config, prof *profile.Profile, session string, pseudo *vault.P
 	if err != nil {
 		return nil, err
 	}
-	return relay.Start(relay.Config{Keys: ks, Store: store, Identity: relay.Identity{
+	var tok [16]byte
+	if _, err := rand.Read(tok[:]); err != nil {
+		return nil, err
+	}
+	return relay.Start(relay.Config{Keys: ks, Store: store, Token: hex.EncodeToString(tok[:]), Identity: relay.Identity{
 		SessionID: session, Tenant: c.Tenant, Agent: prof.Agent,
 		UserPseudonym:   pseudo.Value(u.Username),
 		DevicePseudonym: pseudo.Value(endpoint.DeviceID("")),
 	}, Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "warden: "+f+"\n", a...) }})
+}
+
+// withRelayHeaders adds the relay's token to the agent's
+// OTEL_EXPORTER_OTLP_HEADERS (merged with one the caller set).
+func withRelayHeaders(env []string, r *relay.Relay) []string {
+	const k = "OTEL_EXPORTER_OTLP_HEADERS="
+	out := make([]string, 0, len(env)+1)
+	existing := ""
+	for _, e := range env {
+		if strings.HasPrefix(e, k) {
+			existing = strings.TrimPrefix(e, k)
+			continue
+		}
+		out = append(out, e)
+	}
+	return append(out, k+r.HeadersEnv(existing))
 }

@@ -11,6 +11,7 @@ package relay
 import (
 	"compress/gzip"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +61,11 @@ type Config struct {
 	Keys     vault.KeyStore
 	Store    Store
 	Identity Identity
+	// Token, when set, must come in every request's X-Warden-Relay-Token
+	// header (the agent gets it through OTEL_EXPORTER_OTLP_HEADERS, see
+	// Env): other local processes cannot post records under this
+	// session's identity.
+	Token string
 	// MaxRequestBytes bounds one request body (default 32 MiB).
 	MaxRequestBytes int64
 	Logf            func(format string, args ...any)
@@ -139,6 +145,22 @@ func Start(cfg Config) (*Relay, error) {
 	return r, nil
 }
 
+// TokenHeader carries Config.Token.
+const TokenHeader = "X-Warden-Relay-Token"
+
+// HeadersEnv merges the token into an OTEL_EXPORTER_OTLP_HEADERS value
+// (W3C baggage-style key=value list) the agent may already have.
+func (r *Relay) HeadersEnv(existing string) string {
+	if r.cfg.Token == "" {
+		return existing
+	}
+	kv := strings.ToLower(TokenHeader) + "=" + r.cfg.Token
+	if existing == "" {
+		return kv
+	}
+	return existing + "," + kv
+}
+
 // URL is the relay's OTLP/HTTP base URL (http://127.0.0.1:PORT).
 func (r *Relay) URL() string { return "http://" + r.ln.Addr().String() }
 
@@ -168,6 +190,10 @@ func (r *Relay) handler(signal string) http.HandlerFunc {
 	return func(w http.ResponseWriter, q *http.Request) {
 		if q.Method != http.MethodPost {
 			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		if r.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(q.Header.Get(TokenHeader)), []byte(r.cfg.Token)) != 1 {
+			http.Error(w, "missing or wrong "+TokenHeader+" header (set by warden run in OTEL_EXPORTER_OTLP_HEADERS)", http.StatusUnauthorized)
 			return
 		}
 		isJSON := strings.HasPrefix(q.Header.Get("Content-Type"), "application/json")

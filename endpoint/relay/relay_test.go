@@ -139,17 +139,32 @@ func TestRelayCollectorDownThenUp(t *testing.T) {
 	defer x.Close()
 	id := relay.Identity{SessionID: "0123456789abcdef0123456789abcdef", UserPseudonym: "ps1:v1:user-pseudo",
 		DevicePseudonym: "ps1:v1:device-pseudo", Agent: "claude"}
-	r, err := relay.Start(relay.Config{Keys: ks, Store: x, Identity: id, Logf: t.Logf})
+	const token = "relay-test-token"
+	r, err := relay.Start(relay.Config{Keys: ks, Store: x, Identity: id, Token: token, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	ctx := context.Background()
+	hdr := map[string]string{relay.TokenHeader: token}
+	post := func(path, ctype string, body []byte, withToken bool) *http.Response {
+		q, _ := http.NewRequest(http.MethodPost, r.URL()+path, bytes.NewReader(body))
+		q.Header.Set("Content-Type", ctype)
+		if withToken {
+			q.Header.Set(relay.TokenHeader, token)
+		}
+		resp, err := http.DefaultClient.Do(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
 
 	// 1. Logs through the OTel Go SDK (protobuf), Claude Code's shape; the
 	// agent claims a different session, which the relay overrides.
 	const nLogs = 30
-	lexp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(r.URL()+"/v1/logs"))
+	lexp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(r.URL()+"/v1/logs"), otlploghttp.WithHeaders(hdr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,13 +189,19 @@ func TestRelayCollectorDownThenUp(t *testing.T) {
 	lr.Attributes().PutInt("seq", nLogs)
 	lr.Attributes().PutStr("prompt", canary+" json")
 	jb, _ := plogotlp.NewExportRequestFromLogs(jl).MarshalJSON()
-	resp, err := http.Post(r.URL()+"/v1/logs", "application/json", bytes.NewReader(jb))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("json logs: %v %v", err, resp)
+	if resp := post("/v1/logs", "application/json", jb, true); resp.StatusCode != 200 {
+		t.Fatalf("json logs: %v", resp.Status)
 	}
-	resp.Body.Close()
+	// Without the session's token: refused, nothing buffered.
+	before := x.Stats.BufferedOTLP.Load()
+	if resp := post("/v1/logs", "application/json", jb, false); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token: want 401, got %v", resp.Status)
+	}
+	if x.Stats.BufferedOTLP.Load() != before {
+		t.Fatal("a request without the token was buffered")
+	}
 	// 3. Traces with a prompt on the span (Claude Code's interaction span).
-	texp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(r.URL()+"/v1/traces"))
+	texp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(r.URL()+"/v1/traces"), otlptracehttp.WithHeaders(hdr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,17 +220,13 @@ func TestRelayCollectorDownThenUp(t *testing.T) {
 	dp.SetIntValue(42)
 	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	mb, _ := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
-	resp, err = http.Post(r.URL()+"/v1/metrics", "application/x-protobuf", bytes.NewReader(mb))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("metrics: %v %v", err, resp)
+	if resp := post("/v1/metrics", "application/x-protobuf", mb, true); resp.StatusCode != 200 {
+		t.Fatalf("metrics: %v", resp.Status)
 	}
-	resp.Body.Close()
 	// Bad input: a clear 400, nothing buffered.
-	resp, err = http.Post(r.URL()+"/v1/logs", "application/x-protobuf", strings.NewReader("\xff\xffnot otlp"))
-	if err != nil || resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("garbage: want 400, got %v %v", err, resp)
+	if resp := post("/v1/logs", "application/x-protobuf", []byte("\xff\xffnot otlp"), true); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("garbage: want 400, got %v", resp.Status)
 	}
-	resp.Body.Close()
 
 	if n := x.Stats.BufferedOTLP.Load(); n < 4 {
 		t.Fatalf("buffered requests = %d, want >= 4 (collector down)", n)
