@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"net"
@@ -150,6 +151,9 @@ func TestRelayCollectorDownThenUp(t *testing.T) {
 	post := func(path, ctype string, body []byte, withToken bool) *http.Response {
 		q, _ := http.NewRequest(http.MethodPost, r.URL()+path, bytes.NewReader(body))
 		q.Header.Set("Content-Type", ctype)
+		if len(body) > 2 && body[0] == 0x1f && body[1] == 0x8b {
+			q.Header.Set("Content-Encoding", "gzip")
+		}
 		if withToken {
 			q.Header.Set(relay.TokenHeader, token)
 		}
@@ -191,6 +195,16 @@ func TestRelayCollectorDownThenUp(t *testing.T) {
 	jb, _ := plogotlp.NewExportRequestFromLogs(jl).MarshalJSON()
 	if resp := post("/v1/logs", "application/json", jb, true); resp.StatusCode != 200 {
 		t.Fatalf("json logs: %v", resp.Status)
+	}
+	// 2b. The same shape gzip-compressed protobuf (seq nLogs+1).
+	lr.Attributes().PutInt("seq", nLogs+1)
+	pb, _ := plogotlp.NewExportRequestFromLogs(jl).MarshalProto()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(pb)
+	zw.Close()
+	if resp := post("/v1/logs", "application/x-protobuf", gz.Bytes(), true); resp.StatusCode != 200 {
+		t.Fatalf("gzip logs: %v", resp.Status)
 	}
 	// Without the session's token: refused, nothing buffered.
 	before := x.Stats.BufferedOTLP.Load()
@@ -266,7 +280,7 @@ func TestRelayCollectorDownThenUp(t *testing.T) {
 			}
 		}
 	}
-	for i := 0; i <= nLogs; i++ {
+	for i := 0; i <= nLogs+1; i++ {
 		if seen[int64(i)] != 1 {
 			t.Errorf("log seq %d arrived %d times, want exactly once", i, seen[int64(i)])
 		}
