@@ -6,43 +6,56 @@ import (
 )
 
 // parallelMin: texts at least this long are scanned on two goroutines. The
-// anchor pass (the automaton, ~90% of a scan) is split at the middle: one
-// goroutine takes the anchors starting in the first half, another those in
-// the second; detectors always see the whole text, so the candidates are
-// exactly those of one pass (resolve sorts them). A 100 KB prompt is
-// scanned before a model call is forwarded, so its scan time is latency
-// the user waits for; a second core halves it. Below this size the
-// hand-off costs more than it saves.
-const parallelMin = 48 << 10
+// anchor pass (the automaton, ~90% of a scan) is cut into chunks of
+// splitChunk bytes that the two take in turn; a chunk's pass also reads the
+// next maxAnchor-1 bytes and keeps only anchors starting inside the chunk,
+// and detectors always see the whole text, so the candidates are exactly
+// those of one pass (resolve sorts them). A 100 KB prompt is scanned before
+// a model call is forwarded, so its scan time is latency the user waits
+// for; a second core cuts it. Below this size the hand-off costs more than
+// it saves.
+const (
+	parallelMin = 48 << 10
+	splitChunk  = 8 << 10
+)
 
-// scanSplit scans text into st like scanInto, using a second goroutine
-// when one can run. If that goroutine has not started by the time this one
-// finished its own half, this one scans the second half itself (on a busy
-// machine nothing waits for a goroutine that was never scheduled).
+// scanSplit scans text into st like scanInto. The caller starts on the
+// chunks at once; the helper goroutine joins whenever it gets a core. If
+// the caller has finished every chunk before the helper started, the
+// helper does nothing and nobody waits for it (on a busy machine a
+// goroutine may not be scheduled for a while).
 func scanSplit(st *state, text []byte) {
 	n := len(text)
 	if n < parallelMin || runtime.GOMAXPROCS(0) < 2 {
 		scanInto(st, text)
 		return
 	}
-	mid := n / 2
-	hi := min(n, mid+maxAnchor-1)
+	chunks := int32((n + splitChunk - 1) / splitChunk)
+	var next atomic.Int32
+	work := func(s *state) {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= int(chunks) {
+				return
+			}
+			from := i * splitChunk
+			to := min(n, from+splitChunk)
+			anchorPass(s, text, from, min(n, to+maxAnchor-1), to)
+		}
+	}
 	st2 := getState()
-	var claimed atomic.Bool
+	var started atomic.Bool
 	done := make(chan struct{})
-	second := func() { anchorPass(st2, text, mid, n, n) }
 	go func() {
-		if claimed.CompareAndSwap(false, true) {
-			second()
+		if started.CompareAndSwap(false, true) {
+			work(st2)
 			close(done)
 		}
 	}()
-	anchorPass(st, text, 0, hi, mid)
+	work(st)
 	scanBytes(st, text)
-	if claimed.CompareAndSwap(false, true) {
-		second()
-	} else {
-		<-done
+	if !started.CompareAndSwap(false, true) {
+		<-done // the helper is finishing its last chunk
 	}
 	st.cands = append(st.cands, st2.cands...)
 	putState(st2)

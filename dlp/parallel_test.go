@@ -8,7 +8,7 @@ import (
 
 // TestScanSplitEqualsOnePass: a large text scanned on two goroutines gives
 // exactly the findings of one pass, with a finding (of every kind of
-// detector) placed at every offset across the split point.
+// detector) placed at every offset across a chunk boundary.
 func TestScanSplitEqualsOnePass(t *testing.T) {
 	s := mustScanner(t)
 	gh := ghToken("aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1")
@@ -33,9 +33,9 @@ func TestScanSplitEqualsOnePass(t *testing.T) {
 		t.Fatal("texts must be long enough to be split")
 	}
 	for si, sample := range samples {
-		mid := (size + len(sample)) / 2
+		cut := 5 * splitChunk // a chunk boundary
 		for d := -len(sample) - 2; d <= maxAnchor+2; d++ {
-			p := mid + d
+			p := cut + d
 			text := []byte(filler[:p] + sample + filler[:size-p])
 			st := getState()
 			scanInto(st, text)
