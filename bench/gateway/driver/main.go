@@ -44,12 +44,12 @@ func main() {
 	for _, kv := range strings.Split(*targets, ",") {
 		name, u, _ := strings.Cut(kv, "=")
 		h := http.Header{"Content-Type": {"application/json"}}
-		switch name {
-		case "portkey":
+		switch {
+		case name == "portkey":
 			h.Set("x-portkey-provider", "openai")
 			h.Set("x-portkey-custom-host", *stub+"/v1")
 			h.Set("Authorization", "Bearer sk-bench")
-		case "warden":
+		case strings.HasPrefix(name, "warden"): // warden, warden-old (A/B runs)
 			h.Set("Authorization", "Bearer warden-local")
 		default:
 			h.Set("Authorization", "Bearer sk-bench")
