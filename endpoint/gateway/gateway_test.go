@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,10 +33,23 @@ var privateKey = "-----BEGIN RSA PRIVATE KEY-----\n" +
 	"LxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW/VDL5AaWTg0nLVkjRo\n" +
 	"-----END RSA PRIVATE KEY-----\n"
 
-// captureSink keeps every event.
+// captureSink keeps every event. A non-streamed answer reaches the client
+// just before its event is sealed and emitted, so readers first wait (up to
+// half a second: a call parked for review stays in flight) for the calls in
+// flight on a server wrapped with serve, and last polls briefly for a first
+// event on servers it does not wrap.
 type captureSink struct {
-	mu  sync.Mutex
-	evs []*gateway.CallEvent
+	mu       sync.Mutex
+	evs      []*gateway.CallEvent
+	inflight atomic.Int64
+}
+
+func (c *captureSink) serve(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.inflight.Add(1)
+		defer c.inflight.Add(-1)
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (c *captureSink) Emit(ev *gateway.CallEvent) {
@@ -47,6 +61,9 @@ func (c *captureSink) Emit(ev *gateway.CallEvent) {
 }
 
 func (c *captureSink) all() []*gateway.CallEvent {
+	for deadline := time.Now().Add(500 * time.Millisecond); c.inflight.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]*gateway.CallEvent(nil), c.evs...)
@@ -55,6 +72,10 @@ func (c *captureSink) all() []*gateway.CallEvent {
 func (c *captureSink) last(t *testing.T) *gateway.CallEvent {
 	t.Helper()
 	evs := c.all()
+	for deadline := time.Now().Add(5 * time.Second); len(evs) == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		evs = c.all()
+	}
 	if len(evs) == 0 {
 		t.Fatal("no event was emitted")
 	}
@@ -124,7 +145,7 @@ dlp: {restore_responses: true}
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gw)
+	srv := httptest.NewServer(sink.serve(gw))
 	t.Cleanup(srv.Close)
 	return &env{stub: stub, gw: gw, srv: srv, sink: sink, cfg: cfg}
 }
