@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,23 +48,24 @@ func countBoth(t *testing.T, s *Store, tenant string) (ch, lake string) {
 
 func TestWriteRollAndRetryExactlyOnce(t *testing.T) {
 	s := testStore(t)
-	b := &Batch{Events: mkEvents("tw", 0, 100)}
+	tn := uniqTenant("tw")
+	b := &Batch{Events: mkEvents(tn, 0, 100)}
 	if _, err := s.Write(b); err != nil {
 		t.Fatal(err)
 	}
 	// The same request again (a queue retry): nothing new in either store.
-	if _, err := s.Write(&Batch{Events: mkEvents("tw", 0, 100)}); err != nil {
+	if _, err := s.Write(&Batch{Events: mkEvents(tn, 0, 100)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Roll(); err != nil {
 		t.Fatal(err)
 	}
-	ch, lk := countBoth(t, s, "tw")
+	ch, lk := countBoth(t, s, tn)
 	if ch != "100\t100\t4950" || lk != ch {
 		t.Fatalf("clickhouse %q lake %q", ch, lk)
 	}
 	// A reader never sees temp files: none are left after a roll.
-	tmps, _ := filepath.Glob(filepath.Join(s.cfg.lakeDir(), "events", "tenant=tw", "*", ".*.tmp"))
+	tmps, _ := filepath.Glob(filepath.Join(s.cfg.lakeDir(), "events", "tenant="+tn, "*", ".*.tmp"))
 	if len(tmps) != 0 {
 		t.Fatalf("temp files after roll: %v", tmps)
 	}
@@ -71,7 +73,8 @@ func TestWriteRollAndRetryExactlyOnce(t *testing.T) {
 
 func TestCrashReplaysWALAndSuppressesRedelivery(t *testing.T) {
 	s := testStore(t)
-	if _, err := s.Write(&Batch{Events: mkEvents("tc", 0, 50)}); err != nil {
+	tn := uniqTenant("tc")
+	if _, err := s.Write(&Batch{Events: mkEvents(tn, 0, 50)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Roll(); err != nil {
@@ -79,7 +82,7 @@ func TestCrashReplaysWALAndSuppressesRedelivery(t *testing.T) {
 	}
 	// Acknowledged but only in the open (unrolled) Parquet file when the
 	// process dies.
-	if _, err := s.Write(&Batch{Events: mkEvents("tc", 50, 50)}); err != nil {
+	if _, err := s.Write(&Batch{Events: mkEvents(tn, 50, 50)}); err != nil {
 		t.Fatal(err)
 	}
 	crashStore(t)
@@ -88,16 +91,16 @@ func TestCrashReplaysWALAndSuppressesRedelivery(t *testing.T) {
 		t.Fatalf("replayed %d rows, want >= 50", got)
 	}
 	// The queue redelivers items 40..99, re-batched differently.
-	if _, err := s.Write(&Batch{Events: mkEvents("tc", 40, 30)}); err != nil {
+	if _, err := s.Write(&Batch{Events: mkEvents(tn, 40, 30)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Write(&Batch{Events: mkEvents("tc", 70, 30)}); err != nil {
+	if _, err := s.Write(&Batch{Events: mkEvents(tn, 70, 30)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Roll(); err != nil {
 		t.Fatal(err)
 	}
-	ch, lk := countBoth(t, s, "tc")
+	ch, lk := countBoth(t, s, tn)
 	want := fmt.Sprintf("100\t100\t%d", 99*100/2)
 	if ch != want || lk != want {
 		t.Fatalf("after crash: clickhouse %q lake %q, want %q", ch, lk, want)
@@ -109,7 +112,8 @@ func TestCrashReplaysWALAndSuppressesRedelivery(t *testing.T) {
 
 func TestInterruptedRollCompletesOnStart(t *testing.T) {
 	s := testStore(t)
-	if _, err := s.Write(&Batch{Events: mkEvents("tr", 0, 20)}); err != nil {
+	tn := uniqTenant("tr")
+	if _, err := s.Write(&Batch{Events: mkEvents(tn, 0, 20)}); err != nil {
 		t.Fatal(err)
 	}
 	// Crash after the manifest was written but before any rename.
@@ -125,7 +129,7 @@ func TestInterruptedRollCompletesOnStart(t *testing.T) {
 	s.mu.Unlock()
 	crashStore(t)
 	s = testStore(t)
-	ch, lk := countBoth(t, s, "tr")
+	ch, lk := countBoth(t, s, tn)
 	if ch != "20\t20\t190" || lk != ch {
 		t.Fatalf("clickhouse %q lake %q", ch, lk)
 	}
@@ -194,7 +198,18 @@ func TestSQLEndpointReadOnlyWithToken(t *testing.T) {
 		}
 	}
 	os.Chmod(tokPath, 0o644)
+	defer os.Chmod(tokPath, 0o600) // the package shares its data dir across runs
 	if _, err := EnsureToken(tokPath); err == nil {
 		t.Fatal("group-readable token file accepted")
 	}
+}
+
+var tenantSeq atomic.Int64
+
+// uniqTenant gives each test invocation its own tenant (at most 8 bytes, the
+// width mkEvents copies into event ids): the package shares one store (one
+// chDB engine per process), so `go test -count=N` would otherwise see the
+// previous run's rows and dedup tokens.
+func uniqTenant(prefix string) string {
+	return fmt.Sprintf("%s%d", prefix, tenantSeq.Add(1))
 }
