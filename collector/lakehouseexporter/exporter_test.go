@@ -152,6 +152,7 @@ func modelCall(lr plog.LogRecord, tenant string, i int) {
 }
 
 func TestLogsLandInBothStoresOnce(t *testing.T) {
+	tn := uniqTenant("tl")
 	h, s := env(t)
 	exp := newLogs(t, h)
 	ld := plog.NewLogs()
@@ -159,7 +160,7 @@ func TestLogsLandInBothStoresOnce(t *testing.T) {
 	rl.Resource().Attributes().PutStr("service.name", "claude-code")
 	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 	for i := 0; i < 10; i++ {
-		modelCall(lrs.AppendEmpty(), "tl", i)
+		modelCall(lrs.AppendEmpty(), tn, i)
 	}
 	// Prompt text still present at export: discarded, counted.
 	m := lrs.At(0).Attributes().PutEmptySlice(schema.AttrMessages).AppendEmpty().SetEmptyMap()
@@ -183,12 +184,12 @@ func TestLogsLandInBothStoresOnce(t *testing.T) {
 	// No canonical attributes at all (no genai in the pipeline).
 	raw := lrs.AppendEmpty()
 	raw.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 11, 23, 9, 0, 1, 0, time.UTC)))
-	raw.Attributes().PutStr("warden.tenant", "tl")
+	raw.Attributes().PutStr("warden.tenant", tn)
 	raw.Attributes().PutStr("event.name", "something.else")
 	raw.Body().SetStr("body text")
 	// Wrong types and a 1 MB attribute: kept, not lost.
 	bad := lrs.AppendEmpty()
-	modelCall(bad, "tl", 99)
+	modelCall(bad, tn, 99)
 	bad.Attributes().PutStr("warden.input_tokens", "many")
 	bad.Attributes().PutStr("warden.denied", "yes")
 	bad.Attributes().PutStr("big", strings.Repeat("x", 1<<20))
@@ -201,28 +202,28 @@ func TestLogsLandInBothStoresOnce(t *testing.T) {
 	if err := s.Roll(); err != nil {
 		t.Fatal(err)
 	}
-	ch := q(t, s, "SELECT count(), sum(input_tokens), round(sum(cost_usd), 6), countIf(kind='other') FROM events WHERE tenant='tl'")
+	ch := q(t, s, "SELECT count(), sum(input_tokens), round(sum(cost_usd), 6), countIf(kind='other') FROM events WHERE tenant='"+tn+"'")
 	if ch != "12\t1600\t0.1375\t1" {
 		t.Fatalf("clickhouse: %q", ch)
 	}
-	glob := filepath.Join(envDir, "lake", "events", "tenant=tl", "*", "*.parquet")
+	glob := filepath.Join(envDir, "lake", "events", "tenant="+tn, "*", "*.parquet")
 	lk := q(t, s, "SELECT count(), sum(input_tokens), round(sum(cost_usd), 6), countIf(kind='other') FROM file('"+glob+"', Parquet)")
 	if lk != ch {
 		t.Fatalf("lake %q != clickhouse %q", lk, ch)
 	}
-	if got := q(t, s, "SELECT attributes['warden.input_tokens'], attributes['warden.denied'], length(attributes['big']) FROM events WHERE tenant='tl' AND event_id = unhex('"+idHex("tl", 99)+"')"); got != "many\tyes\t1048576" {
+	if got := q(t, s, "SELECT attributes['warden.input_tokens'], attributes['warden.denied'], length(attributes['big']) FROM events WHERE tenant='"+tn+"' AND event_id = unhex('"+idHex(tn, 99)+"')"); got != "many\tyes\t1048576" {
 		t.Fatalf("wrong-typed attributes: %q", got)
 	}
-	if got := q(t, s, "SELECT event_name, attributes['log.body_bytes'], attributes['resource.service.name'] FROM events WHERE tenant='tl' AND kind='other'"); got != "something.else\t9\tclaude-code" {
+	if got := q(t, s, "SELECT event_name, attributes['log.body_bytes'], attributes['resource.service.name'] FROM events WHERE tenant='"+tn+"' AND kind='other'"); got != "something.else\t9\tclaude-code" {
 		t.Fatalf("unknown record: %q", got)
 	}
-	if got := q(t, s, "SELECT count(), any(hex(ciphertext)), any(hex(nonce)) FROM prompt_blocks WHERE tenant='tl'"); got != "1\t00090807\t010203" {
+	if got := q(t, s, "SELECT count(), any(hex(ciphertext)), any(hex(nonce)) FROM prompt_blocks WHERE tenant='"+tn+"'"); got != "1\t00090807\t010203" {
 		t.Fatalf("prompt_blocks: %q", got)
 	}
-	if got := q(t, s, "SELECT count(), any(kem) FROM prompt_keys FINAL WHERE tenant='tl'"); got != "1\tMLKEM768-X25519" {
+	if got := q(t, s, "SELECT count(), any(kem) FROM prompt_keys FINAL WHERE tenant='"+tn+"'"); got != "1\tMLKEM768-X25519" {
 		t.Fatalf("prompt_keys: %q", got)
 	}
-	if got := q(t, s, "SELECT prompt_ref, dlp_findings['email'] FROM events WHERE tenant='tl' LIMIT 1"); got != "['blk1']\t1" {
+	if got := q(t, s, "SELECT prompt_ref, dlp_findings['email'] FROM events WHERE tenant='"+tn+"' LIMIT 1"); got != "['blk1']\t1" {
 		t.Fatalf("arrays/maps: %q", got)
 	}
 	// The canary never reaches disk: scan every byte under the data dir.
@@ -246,6 +247,8 @@ func idHex(tenant string, i int) string {
 }
 
 func TestMetricsAndTraces(t *testing.T) {
+	tnT := uniqTenant("tt")
+	tn := uniqTenant("tm")
 	h, s := env(t)
 	f := NewFactory()
 	me, err := f.CreateMetrics(context.Background(), exportertest.NewNopSettings(f.Type()), testCfg())
@@ -256,7 +259,7 @@ func TestMetricsAndTraces(t *testing.T) {
 	defer me.Shutdown(context.Background())
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
-	rm.Resource().Attributes().PutStr("warden.tenant", "tm")
+	rm.Resource().Attributes().PutStr("warden.tenant", tn)
 	mm := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
 	mm.SetName("claude_code.token.usage")
 	mm.SetUnit("tokens")
@@ -274,10 +277,10 @@ func TestMetricsAndTraces(t *testing.T) {
 	if err := me.ConsumeMetrics(context.Background(), md); err != nil {
 		t.Fatal(err)
 	}
-	if got := q(t, s, "SELECT name, metric_kind, value, sum, count, model, attributes['type'] FROM metric_points WHERE tenant='tm' ORDER BY name"); got != "claude_code.token.usage\tsum\t1234\t0\t0\tm1\tinput\nlat\thistogram\t0\t10\t4\t\t" {
+	if got := q(t, s, "SELECT name, metric_kind, value, sum, count, model, attributes['type'] FROM metric_points WHERE tenant='"+tn+"' ORDER BY name"); got != "claude_code.token.usage\tsum\t1234\t0\t0\tm1\tinput\nlat\thistogram\t0\t10\t4\t\t" {
 		t.Fatalf("metric_points: %q", got)
 	}
-	if got := q(t, s, "SELECT count() FROM events WHERE tenant='tm'"); got != "0" {
+	if got := q(t, s, "SELECT count() FROM events WHERE tenant='"+tn+"'"); got != "0" {
 		t.Fatalf("metrics must not create events: %s", got)
 	}
 	te, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(f.Type()), testCfg())
@@ -288,7 +291,7 @@ func TestMetricsAndTraces(t *testing.T) {
 	defer te.Shutdown(context.Background())
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
-	rs.Resource().Attributes().PutStr("warden.tenant", "tt")
+	rs.Resource().Attributes().PutStr("warden.tenant", tnT)
 	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 	sp.SetName("chat claude")
 	sp.SetTraceID([16]byte{1})
@@ -299,7 +302,7 @@ func TestMetricsAndTraces(t *testing.T) {
 	if err := te.ConsumeTraces(context.Background(), td); err != nil {
 		t.Fatal(err)
 	}
-	if got := q(t, s, "SELECT kind, event_name, latency_ms, trace_id, attributes['gen_ai.system'] FROM events WHERE tenant='tt'"); got != "span\tchat claude\t1500\t01000000000000000000000000000000\tanthropic" {
+	if got := q(t, s, "SELECT kind, event_name, latency_ms, trace_id, attributes['gen_ai.system'] FROM events WHERE tenant='"+tnT+"'"); got != "span\tchat claude\t1500\t01000000000000000000000000000000\tanthropic" {
 		t.Fatalf("span: %q", got)
 	}
 }

@@ -3,9 +3,11 @@ package lakehouseexporter
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
@@ -110,6 +112,7 @@ func TestGuardStripsSpanMessages(t *testing.T) {
 // pipeline) is blanked, counted and never reaches either store; keyed
 // pseudonyms of every form are kept.
 func TestRawIdentifiersNeverStoredAsPseudonyms(t *testing.T) {
+	tn := uniqTenant("tg")
 	h, s := env(t)
 	exp := newLogs(t, h)
 	const rawUser = "CANARY-RAW-USER-4b1e@example.com"
@@ -118,11 +121,11 @@ func TestRawIdentifiersNeverStoredAsPseudonyms(t *testing.T) {
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
 	raw := lrs.AppendEmpty()
-	modelCall(raw, "tg", 1)
+	modelCall(raw, tn, 1)
 	raw.Attributes().PutStr("warden.user_pseudonym", rawUser)
 	raw.Attributes().PutStr("warden.device_pseudonym", "ps1:vx:not-a-version")
 	keyed := lrs.AppendEmpty()
-	modelCall(keyed, "tg", 2)
+	modelCall(keyed, tn, 2)
 	keyed.Attributes().PutStr("warden.user_pseudonym", keyedUser)
 	keyed.Attributes().PutStr("warden.path_pseudonym", keyedPath)
 
@@ -137,7 +140,7 @@ func TestRawIdentifiersNeverStoredAsPseudonyms(t *testing.T) {
 	if err := s.Roll(); err != nil {
 		t.Fatal(err)
 	}
-	got := q(t, s, "SELECT user_pseudonym, device_pseudonym, path_pseudonym FROM events WHERE tenant='tg' ORDER BY event_id")
+	got := q(t, s, "SELECT user_pseudonym, device_pseudonym, path_pseudonym FROM events WHERE tenant='"+tn+"' ORDER BY event_id")
 	want := "\t\t\n" + keyedUser + "\t\t" + keyedPath
 	if got != strings.Trim(want, "\n") && got != want {
 		t.Fatalf("pseudonym columns:\n%q\nwant\n%q", got, want)
@@ -151,4 +154,13 @@ func TestRawIdentifiersNeverStoredAsPseudonyms(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+var tenantSeq atomic.Int64
+
+// uniqTenant gives each test invocation its own tenant (modelCall copies it
+// into 15-byte event ids): the package shares one store (one chDB engine per
+// process), so `go test -count=N` would otherwise see earlier runs' rows.
+func uniqTenant(prefix string) string {
+	return fmt.Sprintf("%s%d", prefix, tenantSeq.Add(1))
 }
