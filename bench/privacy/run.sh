@@ -2,7 +2,7 @@
 # bench/privacy/run.sh [logs|traces] [N]
 #
 # fieldhash + promptcrypt -> nop (privacy-nop.yaml, in a small collector built
-# from ./main.go) against the peer collector's config b, in ONE invocation of
+# from ../collector/main.go) against the peer collector's config b, in ONE invocation of
 # the shared driver (runs interleave, one table). With FULL=1: Warden's full
 # pipeline (full-pipeline.yaml, otelcol-warden: genai -> fieldhash ->
 # promptcrypt -> lakehouse with a persistent queue) against the peer's
@@ -17,7 +17,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 PEER_DIR="${PEER_DIR:-$ROOT/../shared/bench/peer-collector}"
 BIN="$ROOT/bin"
 mkdir -p "$BIN"
-go build -o "$BIN/otelcol-privacy-bench" "$HERE"
+go build -o "$BIN/otelcol-bench" "$HERE/../collector"
 go build -o "$BIN/warden" "$ROOT/cmd/warden"
 
 # A fresh key directory: one custody key pair (the collector reads only the
@@ -33,6 +33,6 @@ if [[ "${FULL:-}" == 1 ]]; then
   export WARDEN_CHDB_LIB="${WARDEN_CHDB_LIB:-$ROOT/lib/chdb/libchdb.so}"
   export COLLECTOR_CONFIG="$PEER_DIR/configs/c-redact-hash-file.yaml $BIN/otelcol-warden::$HERE/full-pipeline.yaml"
 else
-  export COLLECTOR_CONFIG="$PEER_DIR/configs/b-redact-hash-nop.yaml $BIN/otelcol-privacy-bench::$HERE/privacy-nop.yaml"
+  export COLLECTOR_CONFIG="$PEER_DIR/configs/b-redact-hash-nop.yaml $BIN/otelcol-bench::$HERE/privacy-nop.yaml"
 fi
 exec "$PEER_DIR/run.sh" "${1:-logs}" "${2:-500000}"

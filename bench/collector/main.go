@@ -1,9 +1,10 @@
-// Command otelcol-genai-bench is a minimal collector for the genai
-// processor benchmark (BENCHMARKS.md, "genai"): the core OTLP
-// receiver, batch, the nop exporter and Warden's genai processor. It
-// exists so the benchmark measures exactly genai on the peer load against
-// the peer collector's config a (receive, batch, drop) under the same driver
-// (shared/bench/peer-collector/run.sh): the difference is genai's cost.
+// Command otelcol-bench is the minimal collector of the per-processor
+// benchmarks (BENCHMARKS.md, "genai" and "Privacy processors"): the core
+// OTLP receiver, batch, the nop exporter, and Warden's genai, fieldhash,
+// promptcrypt and keyring. Each benchmark's config enables only the
+// components it measures, so bench/genai compares genai alone with the peer
+// collector's config a and bench/privacy fieldhash + promptcrypt with config
+// b, under the same driver (shared/bench/peer-collector/run.sh).
 package main
 
 import (
@@ -24,7 +25,10 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/wardenhq/warden/collector/keyring"
+	"github.com/wardenhq/warden/processors/fieldhash"
 	"github.com/wardenhq/warden/processors/genai"
+	"github.com/wardenhq/warden/processors/promptcrypt"
 )
 
 func components() (otelcol.Factories, error) {
@@ -34,19 +38,19 @@ func components() (otelcol.Factories, error) {
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory(), genai.NewFactory()); err != nil {
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory(), genai.NewFactory(), fieldhash.NewFactory(), promptcrypt.NewFactory()); err != nil {
 		return f, err
 	}
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](nopexporter.NewFactory()); err != nil {
 		return f, err
 	}
-	f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory]()
+	f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](keyring.NewFactory())
 	return f, err
 }
 
 func main() {
 	set := otelcol.CollectorSettings{
-		BuildInfo: component.BuildInfo{Command: "otelcol-genai-bench", Description: "Warden genai processor benchmark collector", Version: "0.1.0"},
+		BuildInfo: component.BuildInfo{Command: "otelcol-bench", Description: "Warden per-processor benchmark collector", Version: "0.1.0"},
 		Factories: components,
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{
 			ResolverSettings: confmap.ResolverSettings{
