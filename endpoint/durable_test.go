@@ -40,20 +40,7 @@ func TestSessionWhileCollectorDown(t *testing.T) {
 		t.Fatalf("session 1 (collector down): %v exit %d", err, r1.ExitCode)
 	}
 	// The collector comes back.
-	f := otlpreceiver.NewFactory()
-	rcfg := f.CreateDefaultConfig()
-	if err := confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{"http": map[string]any{"endpoint": addr}}}).Unmarshal(rcfg); err != nil {
-		t.Fatal(err)
-	}
-	logs := &consumertest.LogsSink{}
-	rl, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), rcfg, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rl.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	defer rl.Shutdown(context.Background())
+	logs := startLogsCollector(t, addr)
 	r2, err := launch.Run(context.Background(), cfg, nil, nil, nil)
 	if err != nil || r2.ExitCode != 0 {
 		t.Fatalf("session 2: %v exit %d", err, r2.ExitCode)
@@ -92,4 +79,25 @@ func TestSessionWhileCollectorDown(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// startLogsCollector starts the collector's real OTLP/HTTP receiver on addr
+// with its logs going to the returned sink; it stops when the test ends.
+func startLogsCollector(t *testing.T, addr string) *consumertest.LogsSink {
+	t.Helper()
+	f := otlpreceiver.NewFactory()
+	rcfg := f.CreateDefaultConfig()
+	if err := confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{"http": map[string]any{"endpoint": addr}}}).Unmarshal(rcfg); err != nil {
+		t.Fatal(err)
+	}
+	logs := &consumertest.LogsSink{}
+	rl, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), rcfg, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rl.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rl.Shutdown(context.Background()) })
+	return logs
 }

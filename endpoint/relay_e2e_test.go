@@ -10,12 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/receiver/otlpreceiver"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	otellog "go.opentelemetry.io/otel/log"
@@ -102,20 +97,7 @@ func TestAgentTelemetryThroughRelay(t *testing.T) {
 	}
 	scan()
 
-	f := otlpreceiver.NewFactory()
-	rcfg := f.CreateDefaultConfig()
-	if err := confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{"http": map[string]any{"endpoint": addr}}}).Unmarshal(rcfg); err != nil {
-		t.Fatal(err)
-	}
-	logs := &consumertest.LogsSink{}
-	rl, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), rcfg, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rl.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	defer rl.Shutdown(context.Background())
+	logs := startLogsCollector(t, addr)
 	r2, err := launch.Run(context.Background(), cfg, nil, nil, nil)
 	if err != nil || r2.ExitCode != 0 {
 		t.Fatalf("session 2: %v exit %d", err, r2.ExitCode)
