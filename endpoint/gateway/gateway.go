@@ -289,21 +289,21 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 
 	// Inspect every message part, tool results included.
 	type hit struct {
-		ref textRef
-		fs  []Finding
+		i  int // index in pr.texts
+		fs []Finding
 	}
 	var hits []hit
 	byPart := map[string]map[string]int{}
 	counts := map[string]int{}
 	var flist []engine.Finding
 	for i, t := range pr.texts {
-		s := t.get()
+		s := t.text
 		ev.BytesScanned += int64(len(s))
 		fs := g.scan(s)
 		if len(fs) == 0 {
 			continue
 		}
-		hits = append(hits, hit{t, fs})
+		hits = append(hits, hit{i, fs})
 		for _, f := range fs {
 			flist = append(flist, engine.Finding{Type: f.Type, Confidence: f.Confidence, Message: i, Start: f.Start, End: f.End})
 		}
@@ -347,7 +347,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 
 	// Redact before anything leaves.
 	red := g.o.Detector.NewRedactor()
-	modified := false
 	// Redact what the decision names, also on a reviewed-and-approved call.
 	if dec.Action == ActionRedact || len(dec.RedactTypes) > 0 {
 		only := map[string]bool{}
@@ -367,38 +366,28 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 			if len(fs) == 0 {
 				continue
 			}
-			out, n := red.Redact(h.ref.get(), fs)
-			if n > 0 {
-				h.ref.set(out)
-				ev.Redactions += n
-				modified = true
-			}
+			ev.Redactions += pr.redact(h.i, red, fs)
 		}
 	}
 	// Chat Completions streams report usage only when asked.
 	if api == apiChat && pr.stream {
-		so, _ := pr.doc["stream_options"].(map[string]any)
-		if so == nil {
-			so = map[string]any{}
-			pr.doc["stream_options"] = so
-		}
-		if v, _ := so["include_usage"].(bool); !v {
-			so["include_usage"] = true
-			modified = true
+		if err := pr.includeUsage(); err != nil {
+			return errf(http.StatusBadRequest, "bad_request", "request field \"stream_options\": %v", err)
 		}
 	}
-	for _, t := range pr.texts {
-		ev.Messages = append(ev.Messages, Message{Role: t.role, Part: t.part, Text: t.get()})
-	}
-	if modified {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(pr.doc); err != nil {
-			return errf(http.StatusInternalServerError, "internal", "re-encoding the redacted request failed: %v", err)
+	// The prompt's texts go on the event as forwarded, built once the
+	// response has been relayed (the client does not wait for them).
+	defer func() {
+		msgs := make([]Message, 0, len(pr.texts)+len(ev.Messages))
+		for i := range pr.texts {
+			t := &pr.texts[i]
+			msgs = append(msgs, Message{Role: t.role, Part: t.part, Text: t.final()})
 		}
-		body = bytes.TrimRight(buf.Bytes(), "\n")
-	}
+		ev.Messages = append(msgs, ev.Messages...)
+	}()
+	// The client's bytes with the redactions spliced in (unchanged when
+	// nothing was redacted).
+	body = pr.output()
 
 	// Budget: reserve the worst case before forwarding.
 	var res *Reservation

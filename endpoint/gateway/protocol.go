@@ -161,29 +161,6 @@ var skipKeys = map[string]bool{
 	"image_url": true, "fileUri": true, "file_id": true, "thoughtSignature": true, "format": true,
 }
 
-// collectText walks the content roots and returns every content string,
-// classified as prompt, system, tool input/output or (earlier) response.
-func collectText(api *apiKind, doc map[string]any) []textRef {
-	var out []textRef
-	for _, root := range api.roots {
-		part := "prompt"
-		if root == "system" || root == "instructions" || root == "systemInstruction" {
-			part = "system"
-		}
-		v, ok := doc[root]
-		if !ok {
-			continue
-		}
-		switch v.(type) {
-		case string:
-			out = append(out, textRef{m: doc, key: root, part: part, role: part})
-		default:
-			out = walkText(v, part, "", out)
-		}
-	}
-	return out
-}
-
 func walkText(v any, part, role string, out []textRef) []textRef {
 	switch x := v.(type) {
 	case map[string]any:
@@ -245,37 +222,6 @@ func classify(m map[string]any, part, role string) (string, string) {
 		}
 	}
 	return part, role
-}
-
-// parsedRequest is a decoded request body.
-type parsedRequest struct {
-	doc    map[string]any
-	model  string
-	stream bool
-	maxOut int64
-	texts  []textRef
-}
-
-func parseRequest(api *apiKind, pathModel string, pathStream bool, body []byte) (*parsedRequest, error) {
-	doc, err := decodeDoc(body)
-	if err != nil {
-		return nil, fmt.Errorf("request body is not a JSON object: %v", err)
-	}
-	p := &parsedRequest{doc: doc, model: pathModel, stream: pathStream}
-	if api.base() != apiGemini {
-		m, _ := doc["model"].(string)
-		if m == "" {
-			return nil, fmt.Errorf("request field \"model\" is missing")
-		}
-		p.model = m
-		p.stream, _ = doc["stream"].(bool)
-	}
-	p.maxOut = numberField(doc, "max_tokens", "max_output_tokens", "max_completion_tokens")
-	if gc, ok := doc["generationConfig"].(map[string]any); ok {
-		p.maxOut = numberField(gc, "maxOutputTokens")
-	}
-	p.texts = collectText(api, doc)
-	return p, nil
 }
 
 func numberField(m map[string]any, keys ...string) int64 {
