@@ -48,6 +48,11 @@ var pathArgs = map[string]int{
 	"mknod": 0, "mknodat": 1,
 }
 
+// fdChanges are the calls whose success makes an fd number name something
+// the converter did not see opened (dup*, fcntl F_DUPFD*; the eBPF program
+// reports only those fcntl commands) or changes the cwd.
+var fdChanges = []string{"dup", "dup2", "dup3", "fcntl", "chdir", "fchdir"}
+
 var openCalls = map[string]bool{"open": true, "openat": true, "openat2": true, "creat": true}
 
 // WatchList is the syscall watch map loaded into the eBPF programs: opens
@@ -70,6 +75,11 @@ func WatchList() map[uint32]uint32 {
 	for _, name := range sandbox.DeniedSyscalls {
 		w[sysNr(name)] = ebpf.WatchFail
 	}
+	// Successes that change what an fd or the cwd names, so the
+	// converter's tables stay right (see converter.absPath).
+	for _, name := range fdChanges {
+		w[sysNr(name)] = ebpf.WatchOK
+	}
 	for _, name := range []string{"socket", "clone", "kill", "tkill", "tgkill", "pidfd_send_signal",
 		"connect", "setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "setgroups", "ioctl", "capset"} {
 		w[sysNr(name)] = ebpf.WatchFail
@@ -85,6 +95,34 @@ type converter struct {
 	hashes *hashCache
 	cgid   uint64
 	paths  map[string]string // path -> pseudonym (bounded, reset when full)
+	// procs: per process (tgid), what its fds and cwd name, learnt from
+	// its own open events (bounded, reset when full).
+	procs map[uint32]*procFiles
+}
+
+// procFiles is what the converter knows of one process's fd table and
+// cwd. An fd is recorded when an open returns it and forgotten when dup*,
+// fcntl(F_DUPFD*) return it or the process execs; a close is not seen, but
+// a closed number is only reused by another open (recorded again) or by
+// an fd that cannot be a directory (socket, pipe, ...), so a successful
+// openat relative to it still names the recorded directory. Fds received
+// over SCM_RIGHTS are not seen: a number reused that way keeps its old
+// name (known limitation; the kernel has no d_path for tracepoints).
+type procFiles struct {
+	fds map[int32]string
+	cwd string
+}
+
+func (c *converter) proc(pid uint32) *procFiles {
+	p := c.procs[pid]
+	if p == nil {
+		if c.procs == nil || len(c.procs) >= 4096 {
+			c.procs = make(map[uint32]*procFiles, 64)
+		}
+		p = &procFiles{fds: make(map[int32]string, 16)}
+		c.procs[pid] = p
+	}
+	return p
 }
 
 // pathPseudonym caches pseudonyms: agents open the same files over and
@@ -130,6 +168,7 @@ func violation(ev Event, rule, detail string) Event {
 func (c *converter) Convert(k ebpf.Event) []Event {
 	switch k.Type {
 	case ebpf.TypeExec:
+		delete(c.procs, k.PID) // close-on-exec fds are gone; the rest is re-learnt
 		ev := c.event(schema.EndpointEventExec, k)
 		ev.AccessMode = schema.AccessExec
 		ev.PathPseudonym = c.pathPseudonym(k.Path)
@@ -184,6 +223,22 @@ func (c *converter) syscall(k ebpf.Event) []Event {
 	if errno == syscall.EXDEV && (name == "link" || name == "linkat" || strings.HasPrefix(name, "rename")) {
 		refused = true // Landlock refuses cross-hierarchy links/renames with EXDEV
 	}
+	switch name {
+	case "dup", "dup2", "dup3", "fcntl":
+		if k.Ret >= 0 {
+			if p := c.procs[k.PID]; p != nil {
+				delete(p.fds, int32(k.Ret))
+			}
+		}
+		return nil
+	case "chdir", "fchdir":
+		if k.Ret >= 0 {
+			if p := c.procs[k.PID]; p != nil {
+				p.cwd = ""
+			}
+		}
+		return nil
+	}
 	if _, ok := pathArgs[name]; ok {
 		path := c.absPath(k, name)
 		ev := c.event(schema.EndpointEventFileAccess, k)
@@ -196,6 +251,17 @@ func (c *converter) syscall(k ebpf.Event) []Event {
 		switch {
 		case openCalls[name]:
 			flags := openFlags(name, k)
+			if k.Ret >= 0 {
+				p := c.proc(k.PID)
+				if len(p.fds) >= 1<<16 {
+					clear(p.fds)
+				}
+				if filepath.IsAbs(path) {
+					p.fds[int32(k.Ret)] = path
+				} else {
+					delete(p.fds, int32(k.Ret))
+				}
+			}
 			ev.Attrs[schema.EndpointAttrOpenFlags] = int64(flags)
 			ev.AccessMode = accessMode(flags)
 			rule = schema.EndpointRuleFSRead
@@ -288,20 +354,37 @@ func accessMode(flags int) string {
 }
 
 // absPath makes the reported path absolute: relative paths are resolved
-// against the caller's directory fd or cwd while the process still exists.
+// against the caller's directory fd or cwd, as learnt from the caller's
+// own earlier events (procFiles), else read from /proc while the process
+// still exists (a readlink per open was a fifth of the sensor's CPU on a
+// file walk, and by then the fd may already be closed or reused).
 func (c *converter) absPath(k ebpf.Event, name string) string {
 	p := k.Path
 	if filepath.IsAbs(p) || p == "" {
 		return filepath.Clean(p)
 	}
-	base := "/proc/" + strconv.Itoa(int(k.PID)) + "/cwd"
+	pf := c.proc(k.PID)
 	if idx := pathArgs[name]; idx == 1 && int32(k.Args[0]) != unix.AT_FDCWD {
-		base = "/proc/" + strconv.Itoa(int(k.PID)) + "/fd/" + strconv.Itoa(int(int32(k.Args[0])))
-	}
-	if dir, err := os.Readlink(base); err == nil {
+		fd := int32(k.Args[0])
+		dir, ok := pf.fds[fd]
+		if !ok {
+			var err error
+			dir, err = os.Readlink("/proc/" + strconv.Itoa(int(k.PID)) + "/fd/" + strconv.Itoa(int(fd)))
+			if err != nil || !filepath.IsAbs(dir) {
+				return p
+			}
+			pf.fds[fd] = dir
+		}
 		return filepath.Join(dir, p)
 	}
-	return p
+	if pf.cwd == "" {
+		dir, err := os.Readlink("/proc/" + strconv.Itoa(int(k.PID)) + "/cwd")
+		if err != nil || !filepath.IsAbs(dir) {
+			return p
+		}
+		pf.cwd = dir
+	}
+	return filepath.Join(pf.cwd, p)
 }
 
 // hashCache hashes files that were read, keyed by device, inode, size and

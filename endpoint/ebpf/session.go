@@ -37,6 +37,10 @@ const (
 	WatchFail   = 2 // report failures
 	WatchPath0  = 4 // args[0] is a path
 	WatchPath1  = 8 // args[1] is a path
+	// WatchOK reports successes (no path): the fd and cwd changes that
+	// keep the converter's directory tables right (dup*, fcntl F_DUPFD*,
+	// chdir, fchdir).
+	WatchOK = 16
 )
 
 // Allow is one allowlist entry: Port 0 means any port, Proto 0 any protocol.

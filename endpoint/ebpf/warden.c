@@ -30,6 +30,8 @@ enum ev_type { EV_SYSCALL = 1, EV_EXEC = 2, EV_NET = 3 };
 #define W_FAIL 2      // emit when the call fails
 #define W_PATH0 4     // args[0] is a user path
 #define W_PATH1 8     // args[1] is a user path
+#define W_OK 16       // emit when the call succeeds (fd and cwd changes:
+                      // dup*, fcntl(F_DUPFD*), chdir, fchdir), no path
 
 struct event {
 	__u64 ts;
@@ -136,6 +138,9 @@ static __always_inline __u64 reg(void *regs, int off) {
 	return v;
 }
 
+// Wake the reader at once when this much is pending (see sys_exit).
+#define WAKE_BYTES (256 * 1024)
+
 // raw_tracepoint/sys_exit sees every syscall exit, including the ones
 // seccomp refused (those never reach sys_enter), with the saved user
 // registers, so the arguments are still there: one program, no per-task
@@ -151,8 +156,14 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx) {
 	if (!w)
 		return 0;
 	__u32 flags = *w;
-	if (!((flags & W_ALWAYS) || ((flags & W_FAIL) && ret < 0)))
+	if (!((flags & W_ALWAYS) || ((flags & W_FAIL) && ret < 0) || ((flags & W_OK) && ret >= 0)))
 		return 0;
+	if (nr == 72 /* fcntl */ && (flags & W_OK) && ret >= 0) {
+		// Only the commands that make a new fd.
+		__u64 cmd = reg(regs, REGS_SI);
+		if (cmd != 0 /* F_DUPFD */ && cmd != 1030 /* F_DUPFD_CLOEXEC */)
+			return 0;
+	}
 	struct event *e = reserve(EV_SYSCALL);
 	if (!e)
 		return 0;
@@ -188,7 +199,14 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx) {
 		bpf_probe_read_user_str(e->path, sizeof(e->path), (const void *)e->args[0]);
 	else if (flags & W_PATH1)
 		bpf_probe_read_user_str(e->path, sizeof(e->path), (const void *)e->args[1]);
-	bpf_ringbuf_submit(e, 0);
+	// Successful opens (and fd changes) are the bulk: their wake-ups are batched (the
+	// reader polls, and is woken once WAKE_BYTES are pending); a wake-up
+	// per event cost a context switch on both sides. Denials and failures
+	// of the other watched calls wake the reader at once.
+	__u64 wf = 0;
+	if ((flags & (W_ALWAYS | W_OK)) && ret >= 0 && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < WAKE_BYTES)
+		wf = BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, wf);
 	return 0;
 }
 
