@@ -1,25 +1,24 @@
 package lakehousestore
 
 // One column encoder for both stores. Rows (a []T of a registered schema
-// table type) are turned into typed column slices once, by field offset
-// (derived at init from the same reflection that derives the DDL, so no
-// per-row reflection). The slices feed:
-//   - clickhouse-go/v2's own column encoders (lib/column) to build a Native
-//     block: written to a file for chDB (INSERT ... FROM INFILE ... FORMAT
-//     Native), or appended to a clickhouse-go batch for a server;
-//   - the Parquet lake writer (parquet.Row values by leaf column).
+// table type) are read column by column by field offset (derived at init
+// from the same reflection that derives the DDL, so no per-row
+// reflection). The accessors feed:
+//   - ch-go's protocol columns (the package clickhouse-go/v2 itself encodes
+//     blocks with) to build a Native block: written to a file for chDB
+//     (INSERT ... FROM INFILE ... FORMAT Native) and kept as the WAL
+//     segment (native.go);
+//   - typed column slices appended to a clickhouse-go/v2 batch for a
+//     server (ColumnSlices);
+//   - the Parquet lake writer (values by leaf column).
 // Record data therefore never becomes SQL text.
 
 import (
 	"fmt"
 	"reflect"
-	"sort"
+	"sync"
 	"time"
 	"unsafe"
-
-	chproto "github.com/ClickHouse/ch-go/proto"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 
 	"github.com/wardenhq/warden/schema"
 )
@@ -57,6 +56,7 @@ type Codec struct {
 	rowTyp reflect.Type
 	accs   []colAcc
 	pq     *schema.ParquetLayout
+	native sync.Pool // *nativeCols: reusable ch-go columns for EncodeNative
 }
 
 var (
@@ -116,6 +116,13 @@ func NewCodec(t *schema.Table) (*Codec, error) {
 		return nil, err
 	}
 	c.pq = pq
+	// Build one column set now: a Go type whose ClickHouse type the
+	// encoder cannot express exactly fails here, not at the first insert.
+	nc, err := c.newNativeCols()
+	if err != nil {
+		return nil, err
+	}
+	c.native.Put(nc)
 	return c, nil
 }
 
@@ -140,7 +147,7 @@ func gather[T any](base unsafe.Pointer, stride uintptr, n int, off uintptr) []T 
 	return out
 }
 
-// columnSlice returns the typed slice clickhouse-go's Append takes.
+// columnSlice returns the typed slice clickhouse-go's batch Append takes.
 func (a colAcc) columnSlice(base unsafe.Pointer, stride uintptr, n int) any {
 	switch a.kind {
 	case kString:
@@ -190,94 +197,13 @@ func (a colAcc) columnSlice(base unsafe.Pointer, stride uintptr, n int) any {
 		}
 		return ss
 	case kMapStrStr:
-		ms := gather[map[string]string](base, stride, n, a.off)
-		out := make([]any, n)
-		for i, m := range ms {
-			out[i] = sortedMap[string]{m: m}
-		}
-		return out
+		// A server batch needs no key order: the dedup token is the
+		// hash of the Native block (native.go), which sorts keys.
+		return gather[map[string]string](base, stride, n, a.off)
 	case kMapStrU32:
-		ms := gather[map[string]uint32](base, stride, n, a.off)
-		out := make([]any, n)
-		for i, m := range ms {
-			out[i] = sortedMap[uint32]{m: m}
-		}
-		return out
+		return gather[map[string]uint32](base, stride, n, a.off)
 	}
 	panic("unreachable")
-}
-
-// sortedMap iterates a map in key order so that the same rows always encode
-// to the same bytes.
-type sortedMap[V any] struct{ m map[string]V }
-
-func (s sortedMap[V]) Iterator() column.MapIterator {
-	keys := make([]string, 0, len(s.m))
-	for k := range s.m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return &sortedIter[V]{m: s.m, keys: keys, i: -1}
-}
-
-type sortedIter[V any] struct {
-	m    map[string]V
-	keys []string
-	i    int
-}
-
-func (it *sortedIter[V]) Next() bool { it.i++; return it.i < len(it.keys) }
-func (it *sortedIter[V]) Key() any   { return it.keys[it.i] }
-func (it *sortedIter[V]) Value() any { return it.m[it.keys[it.i]] }
-
-// NativeBlock builds a clickhouse-go Native block of rows.
-func (c *Codec) NativeBlock(rows any) (*proto.Block, error) {
-	base, stride, n, err := c.rowsBase(rows)
-	if err != nil {
-		return nil, err
-	}
-	b := proto.NewBlock()
-	for _, a := range c.accs {
-		if err := b.AddColumn(a.col.Name, column.Type(a.col.Type)); err != nil {
-			return nil, fmt.Errorf("column %s: %w", a.col.Name, err)
-		}
-	}
-	if n == 0 {
-		return b, nil
-	}
-	for i, a := range c.accs {
-		if err := appendColumn(b.Columns[i], a.columnSlice(base, stride, n)); err != nil {
-			return nil, fmt.Errorf("column %s: %w", a.col.Name, err)
-		}
-	}
-	return b, nil
-}
-
-func appendColumn(col column.Interface, v any) error {
-	if rows, ok := v.([]any); ok {
-		for _, r := range rows {
-			if err := col.AppendRow(r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	_, err := col.Append(v)
-	return err
-}
-
-// EncodeNative renders rows as one Native-format block (the byte layout
-// `FORMAT Native` reads: no block info, no custom-serialization flags).
-func (c *Codec) EncodeNative(rows any, dst []byte) ([]byte, error) {
-	b, err := c.NativeBlock(rows)
-	if err != nil {
-		return nil, err
-	}
-	buf := &chproto.Buffer{Buf: dst[:0]}
-	if err := b.Encode(buf, 0); err != nil {
-		return nil, err
-	}
-	return buf.Buf, nil
 }
 
 // ColumnSlices returns, per column in table order, the typed slice to hand
@@ -296,7 +222,3 @@ func (c *Codec) ColumnSlices(rows any) ([]any, error) {
 	}
 	return out, nil
 }
-
-// Put is required by clickhouse-go's IterableOrderedMap; encoding never
-// calls it.
-func (s sortedMap[V]) Put(key any, value any) {}

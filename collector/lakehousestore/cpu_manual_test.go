@@ -7,9 +7,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/parquet-go/parquet-go"
-	"github.com/wardenhq/warden/schema"
 )
 
 func cpuNow() time.Duration {
@@ -18,7 +15,11 @@ func cpuNow() time.Duration {
 	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
 }
 
-// TestCPUBreakdown is a manual measurement (CPU_BREAKDOWN=1), not a test.
+// TestCPUBreakdown is a manual measurement (CPU_BREAKDOWN=1), not a test:
+// process CPU (Go and chDB threads, merges included) per row of inserting
+// the same 32768-row Native blocks into events (dedup token, rollup MV,
+// skip indexes) and into copies without the MV, without the token, and
+// without the skip indexes, interleaved batch by batch.
 func TestCPUBreakdown(t *testing.T) {
 	if os.Getenv("CPU_BREAKDOWN") == "" {
 		t.Skip("manual measurement: CPU_BREAKDOWN=1")
@@ -26,53 +27,67 @@ func TestCPUBreakdown(t *testing.T) {
 	s := testStore(t)
 	c := s.codecs["events"]
 	conn := s.sink.(chdbSink).c
-	var enc, ins, insTok, pq time.Duration
-	const per, batches = 5000, 20
-	for _, tbl := range []string{"bare"} {
-		_ = tbl
+	for _, q := range []string{
+		"CREATE TABLE nomv AS events",
+		"CREATE TABLE nomv_notoken AS events",
+		"CREATE TABLE bare AS events",
+		"ALTER TABLE bare DROP INDEX idx_session",
+		"ALTER TABLE bare DROP INDEX idx_user",
+	} {
+		if err := conn.Exec(q); err != nil {
+			t.Fatal(q, err)
+		}
 	}
-	conn.Exec("CREATE TABLE bare AS events ENGINE = MergeTree ORDER BY (tenant, kind, ts)")
-	var bare time.Duration
+	const per, batches = 32768, 12
+	var files []string
+	t0 := cpuNow()
 	for k := 0; k < batches; k++ {
-		rows := mkEvents("cpu", k*per, per)
+		rows := benchEvents(per)
 		for i := range rows {
-			rows[i].UserPseudonym = fmt.Sprintf("u%d", i%50)
-			rows[i].SessionID = fmt.Sprintf("s%d", i%200)
-			rows[i].EventID[0] = byte(k)
+			rows[i].EventID[3] = byte(k)
+			rows[i].Tenant = "cpu"
 		}
-		t0 := cpuNow()
-		data, _ := c.EncodeNative(rows, nil)
-		t1 := cpuNow()
-		f := filepath.Join(sharedDir, fmt.Sprintf("b%d.native", k))
-		os.WriteFile(f, data, 0o600)
-		t2 := cpuNow()
-		conn.InsertNativeFile("events", f, fmt.Sprintf("tok%d", k))
-		t3 := cpuNow()
-		conn.InsertNativeFile("bare", f, "")
-		t4 := cpuNow()
-		w := parquet.NewWriter(devnull{}, c.pq.Schema, parquet.Compression(schema.ZstdCodec))
-		idx := make([]int, len(rows))
-		for i := range idx {
-			idx[i] = i
-		}
-		var scratch [][]parquet.Value
-		base, stride, _, _ := c.rowsBase(rows)
-		if err := c.writeColumns(w, base, stride, idx, &scratch); err != nil {
+		data, err := c.EncodeNative(rows, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		w.Close()
-		t5 := cpuNow()
-		enc += t1 - t0
-		insTok += t3 - t2
-		bare += t4 - t3
-		pq += t5 - t4
+		f := filepath.Join(sharedDir, fmt.Sprintf("b%d.native", k))
+		os.WriteFile(f, data, 0o600)
+		files = append(files, f)
+	}
+	enc := cpuNow() - t0
+	idle := func() {
+		// Merges are scheduled a little after an insert: idle means no
+		// merge running for 2 s in a row.
+		quiet := 0
+		for i := 0; i < 400 && quiet < 20; i++ {
+			out, _ := conn.Query("SELECT count() FROM system.merges", "TSV")
+			if string(out) == "0\n" {
+				quiet++
+			} else {
+				quiet = 0
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 	n := float64(per * batches)
 	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / n / 1000 }
-	t.Logf("per row CPU µs: encode native %.2f, chDB insert events (token, MV, indexes) %.2f, chDB insert bare MergeTree %.2f, parquet rows+write %.2f", us(enc), us(insTok), us(bare), us(pq))
-	_ = ins
+	t.Logf("encode (benchEvents + Native) %.2f µs/row", us(enc))
+	for round := 0; round < 2; round++ {
+		for _, v := range []struct{ table, token string }{{"events", "tok"}, {"nomv", "tok"}, {"nomv_notoken", ""}, {"bare", ""}} {
+			idle()
+			t0 := cpuNow()
+			for k, f := range files {
+				tok := ""
+				if v.token != "" {
+					tok = fmt.Sprintf("%s%d_%d", v.token, round, k)
+				}
+				if _, err := conn.InsertNativeFile(v.table, f, tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			idle()
+			t.Logf("round %d: %-13s %.2f CPU µs/row (inserts and their merges)", round, v.table, us(cpuNow()-t0))
+		}
+	}
 }
-
-type devnull struct{}
-
-func (devnull) Write(p []byte) (int, error) { return len(p), nil }
