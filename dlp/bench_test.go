@@ -48,3 +48,49 @@ func BenchmarkStream100KBTypical(b *testing.B) {
 		st.Close()
 	}
 }
+
+// prose100KB is plain English with sentence breaks and one SSN, like the
+// gateway benchmark's prompt (few anchors, few digits).
+func prose100KB() []byte {
+	w := strings.Fields(`the quarterly report shows revenue growth in the north region while
+costs in logistics rose because of fuel prices and the team proposes a new routing plan with
+weekly reviews of supplier contracts please summarise the main risks and list next steps for
+engineering finance and operations including deadlines owners and open questions`)
+	var b strings.Builder
+	for i := 0; b.Len() < 100<<10; i++ {
+		b.WriteString(w[(i*7)%len(w)])
+		if i%12 == 0 {
+			b.WriteString(".\n")
+		} else {
+			b.WriteByte(' ')
+		}
+		if i == 8000 {
+			b.WriteString("Employee SSN 536-22-8817 on file. ")
+		}
+	}
+	return []byte(b.String())
+}
+
+func BenchmarkScan100KBProse(b *testing.B) { benchScan(b, prose100KB()) }
+
+// BenchmarkAnchorPass100KBProse: the automaton pass alone, on one goroutine.
+func BenchmarkAnchorPass100KBProse(b *testing.B) {
+	p := prose100KB()
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		st := getState()
+		anchorPass(st, p, 0, len(p), len(p))
+		putState(st)
+	}
+}
+
+// BenchmarkScanBytes100KBProse: the digit/'@' pass alone.
+func BenchmarkScanBytes100KBProse(b *testing.B) {
+	p := prose100KB()
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		st := getState()
+		scanBytes(st, p)
+		putState(st)
+	}
+}

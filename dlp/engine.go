@@ -3,8 +3,6 @@ package dlp
 import (
 	"slices"
 	"sync"
-
-	ac "github.com/petar-dambovaliev/aho-corasick"
 )
 
 // cand is a detector's candidate before overlap resolution.
@@ -75,6 +73,7 @@ type state struct {
 	dead  []bool
 	buf   []byte // scratch for decoding / digit collection
 	buf2  []byte
+	ms    []anchorMatch // scratch for the anchor pass
 }
 
 var statePool = sync.Pool{New: func() any {
@@ -143,15 +142,6 @@ var anchors = []anchor{
 	{"bearer ", kBearer},
 }
 
-var automaton = func() ac.AhoCorasick {
-	pats := make([]string, len(anchors))
-	for i, a := range anchors {
-		pats[i] = a.lit
-	}
-	b := ac.NewAhoCorasickBuilder(ac.Opts{AsciiCaseInsensitive: true, MatchKind: ac.StandardMatch, DFA: true})
-	return b.Build(pats)
-}()
-
 // maxAnchor is the longest anchor literal: a match starting before a split
 // point ends at most maxAnchor-1 bytes after it.
 var maxAnchor = func() int {
@@ -170,19 +160,16 @@ func scanInto(st *state, text []byte) {
 	scanBytes(st, text)
 }
 
-// anchorPass is the first pass: the automaton over text[from:limit] hands
-// each anchor starting before keepBefore (offsets absolute) to its
+// anchorPass is the first pass: the anchors in text[from:limit] (see
+// anchors.go) starting before keepBefore (offsets absolute) go to their
 // detector, which sees the whole text. Every occurrence of every anchor is
 // reported (overlapping iteration), so passes over adjacent ranges find
 // together exactly what one pass over the whole text finds.
 func anchorPass(st *state, text []byte, from, limit, keepBefore int) {
-	it := automaton.IterOverlappingByte(text[from:limit])
-	for m := it.Next(); m != nil; m = it.Next() {
-		a := anchors[m.Pattern()]
-		s, e := from+m.Start(), from+m.End()
-		if s >= keepBefore {
-			continue
-		}
+	st.ms = findAnchors(text, from, limit, keepBefore, st.ms[:0])
+	for _, m := range st.ms {
+		a := anchors[m.pat]
+		s, e := m.start, m.end
 		switch a.kind {
 		case kAWSID:
 			detAWSID(st, text, s)
