@@ -101,8 +101,9 @@ type converter struct {
 }
 
 // procFiles is what the converter knows of one process's fd table and
-// cwd. An fd is recorded when an open returns it and forgotten when dup*,
-// fcntl(F_DUPFD*) return it or the process execs; a close is not seen, but
+// cwd. An fd is recorded when an open returns it, copied when dup* or
+// fcntl(F_DUPFD*) return it (forgotten when the source is unknown) and
+// forgotten when the process execs; a close is not seen, but
 // a closed number is only reused by another open (recorded again) or by
 // an fd that cannot be a directory (socket, pipe, ...), so a successful
 // openat relative to it still names the recorded directory. Fds received
@@ -225,9 +226,14 @@ func (c *converter) syscall(k ebpf.Event) []Event {
 	}
 	switch name {
 	case "dup", "dup2", "dup3", "fcntl":
+		// The new fd names what the old one (args[0]) names.
 		if k.Ret >= 0 {
 			if p := c.procs[k.PID]; p != nil {
-				delete(p.fds, int32(k.Ret))
+				if dir, ok := p.fds[int32(k.Args[0])]; ok {
+					p.fds[int32(k.Ret)] = dir
+				} else {
+					delete(p.fds, int32(k.Ret))
+				}
 			}
 		}
 		return nil

@@ -21,7 +21,8 @@ func (plainPseudo) Value(s string) string        { return s }
 // TestRelativeOpenResolvedFromEvents: openat(dirfd, relative) is resolved
 // from the directory the same process opened as that fd (no /proc lookup:
 // the pid here does not exist), fd changes the converter did not see
-// opened (dup*, fcntl F_DUPFD*) and exec forget the fd, and a cwd-relative
+// opened (dup*, fcntl F_DUPFD* of an unknown fd) and exec forget the fd,
+// copies of a known fd name the same directory, and a cwd-relative
 // open is resolved against the process's cwd.
 func TestRelativeOpenResolvedFromEvents(t *testing.T) {
 	pid := uint32(4194000)
@@ -62,6 +63,10 @@ func TestRelativeOpenResolvedFromEvents(t *testing.T) {
 	other("dup2", 7, 3, 7) // fd 7 now names whatever fd 3 was: unknown
 	if got := open(7, "c", 11).PathPseudonym; got != "c" {
 		t.Errorf("after dup2 onto 7: %q, want the unresolved c (no stale /srv/data/c)", got)
+	}
+	other("fcntl", 15, 9, unix.F_DUPFD_CLOEXEC) // fd 15 is a copy of 9 (what fts does)
+	if got := open(15, "y", 16).PathPseudonym; got != "/srv/data/sub/y" {
+		t.Errorf("openat(15, y) after F_DUPFD of 9: %q, want /srv/data/sub/y", got)
 	}
 	other("fcntl", 9, 3, unix.F_DUPFD_CLOEXEC)
 	if got := open(9, "d", 12).PathPseudonym; got != "d" {

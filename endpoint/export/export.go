@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -310,8 +309,13 @@ func (x *Exporter) writer() {
 func (x *Exporter) store(batch []record) {
 	vals := make([][]byte, len(batch))
 	var need int64
-	for i, r := range batch {
-		vals[i], _ = json.Marshal(r)
+	// One backing array for the batch (earlier values keep theirs if it
+	// grows); bbolt needs the values only until the commit.
+	buf := make([]byte, 0, 320*len(batch))
+	for i := range batch {
+		start := len(buf)
+		buf = appendRecord(buf, &batch[i])
+		vals[i] = buf[start:len(buf):len(buf)]
 		need += int64(len(vals[i]))
 	}
 	x.mu.Lock()
@@ -448,7 +452,7 @@ func (x *Exporter) shipOnce(ctx context.Context) (int, error) {
 		c := tx.Bucket(bucket).Cursor()
 		for k, v := c.First(); k != nil && len(keys) < x.cfg.BatchSize; k, v = c.Next() {
 			var r record
-			if err := json.Unmarshal(v, &r); err != nil {
+			if err := decodeRecord(v, &r); err != nil {
 				// A corrupt entry is skipped (and deleted below), not
 				// retried forever.
 				x.cfg.Logf("corrupt buffered event skipped: %v", err)
