@@ -185,28 +185,44 @@ func testDDLInEngine(t *testing.T, c *chdb.Conn) {
 
 func testMigrations(t *testing.T, c *chdb.Conn) {
 	o := schema.RenderOptions{Database: "mig"}
-	applied, err := schema.Migrate(c, o, schema.Migrations)
+	// Start at v1 as an older binary left it (without the compact-parts
+	// setting, which v1 now renders too), then upgrade to the latest.
+	applied, err := schema.Migrate(c, o, schema.Migrations[:1])
 	if err != nil || len(applied) != 1 {
 		t.Fatalf("first start: %v %v", applied, err)
 	}
+	for _, tbl := range []string{"events", "metric_points"} {
+		if err := c.Exec("ALTER TABLE mig." + tbl + " RESET SETTING min_bytes_for_wide_part"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := c.Exec("INSERT INTO mig.events (tenant, kind, ts, input_tokens, cost_usd) SELECT 'a', 'model_call', now64(6), 10, 0.5"); err != nil {
 		t.Fatal(err)
+	}
+	applied, err = schema.Migrate(c, o, schema.Migrations) // upgrade to the latest
+	if err != nil || len(applied) != len(schema.Migrations)-1 {
+		t.Fatalf("upgrade applied %v %v", applied, err)
+	}
+	out, _ := c.Query("SELECT count() FROM system.tables WHERE database = 'mig' AND name IN ('events', 'metric_points') AND position(engine_full, '"+schema.CompactPartsSetting+"') > 0", "TSV")
+	if strings.TrimSpace(string(out)) != "2" {
+		t.Fatalf("compact-parts setting after the upgrade on %q of 2 tables", out)
 	}
 	applied, err = schema.Migrate(c, o, schema.Migrations) // second start
 	if err != nil || len(applied) != 0 {
 		t.Fatalf("second start applied %v %v", applied, err)
 	}
+	next := schema.LatestVersion() + 1
 	v2 := append(append([]schema.MigrationStep(nil), schema.Migrations...), schema.MigrationStep{
-		Version: 2, Name: "test v2: add a column",
+		Version: next, Name: "test: add a column",
 		Up: func(o schema.RenderOptions) []string {
 			return []string{"ALTER TABLE mig.events ADD COLUMN IF NOT EXISTS test_v2 String DEFAULT 'x'"}
 		},
 	})
 	applied, err = schema.Migrate(c, o, v2)
-	if err != nil || !reflect.DeepEqual(applied, []uint32{2}) {
+	if err != nil || !reflect.DeepEqual(applied, []uint32{next}) {
 		t.Fatalf("upgrade: %v %v", applied, err)
 	}
-	out, err := c.Query("SELECT count(), sum(input_tokens), sum(cost_usd), any(test_v2) FROM mig.events", "TSV")
+	out, err = c.Query("SELECT count(), sum(input_tokens), sum(cost_usd), any(test_v2) FROM mig.events", "TSV")
 	if err != nil || strings.TrimSpace(string(out)) != "1\t10\t0.5\tx" {
 		t.Fatalf("v1 data after v2: %q %v", out, err)
 	}

@@ -27,6 +27,22 @@ type MigrationStep struct {
 // Migrations is the ordered list of schema versions.
 var Migrations = []MigrationStep{
 	{Version: 1, Name: "canonical events v1, side tables, cost rollup", Up: v1},
+	{Version: 2, Name: "compact parts below 256 MiB for events and metric_points", Up: v2},
+}
+
+// v2 applies CompactPartsSetting to tables created before it (v1 renders
+// the current DDL, so new databases already have it; MODIFY SETTING is
+// idempotent).
+func v2(o RenderOptions) []string {
+	var out []string
+	for _, t := range []*Table{EventsTable, MetricPointsTable} {
+		name, onCluster := t.Name, ""
+		if o.Cluster != "" {
+			name, onCluster = t.Name+"_local", " ON CLUSTER "+o.Cluster
+		}
+		out = append(out, fmt.Sprintf("ALTER TABLE %s%s MODIFY SETTING %s", o.qualify(name), onCluster, CompactPartsSetting))
+	}
+	return out
 }
 
 func v1(o RenderOptions) []string {

@@ -83,6 +83,15 @@ type Migration struct {
 	AppliedAt time.Time `ch:"applied_at,DateTime64(6, 'UTC')"`
 }
 
+// CompactPartsSetting keeps parts below 256 MiB (uncompressed) in the
+// Compact format: one data file plus marks per part instead of two files
+// per column stream (a Wide events part of 32k rows is 218 files). Every
+// insert and every merge creates a part, and on ext4 creating and deleting
+// hundreds of inodes per part was a sixth of the collector's CPU
+// (BENCHMARKS.md, Lakehouse). Larger merged parts become Wide, where
+// per-column files pay off for scans.
+const CompactPartsSetting = "min_bytes_for_wide_part = 268435456"
+
 // The registered tables. Physical layout choices (see README.md):
 //   - events: ORDER BY (tenant, kind, ts) serves cost (kind=model_call over
 //     a time range), anomaly (per tenant/kind time series) and compliance
@@ -107,6 +116,7 @@ var (
 			"idx_user user_pseudonym TYPE bloom_filter(0.01) GRANULARITY 4",
 		},
 		ShardKey: "cityHash64(tenant, session_id)",
+		Settings: []string{CompactPartsSetting},
 	})
 	MetricPointsTable = RegisterTable(Table{
 		Name:        "metric_points",
@@ -114,6 +124,7 @@ var (
 		PartitionBy: "toYYYYMM(ts)",
 		TTLColumn:   "ts",
 		ShardKey:    "cityHash64(tenant, name)",
+		Settings:    []string{CompactPartsSetting},
 	})
 	PromptBlocksTable = RegisterTable(Table{
 		Name:        "prompt_blocks",
