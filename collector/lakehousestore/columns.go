@@ -16,7 +16,6 @@ package lakehousestore
 import (
 	"fmt"
 	"reflect"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -56,7 +55,10 @@ type Codec struct {
 	rowTyp reflect.Type
 	accs   []colAcc
 	pq     *schema.ParquetLayout
-	native sync.Pool // *nativeCols: reusable ch-go columns for EncodeNative
+	// Reusable ch-go column sets for EncodeNative. Not a sync.Pool: a
+	// pool is emptied at every GC, and a set holds tens of MB of grown
+	// buffers that would then be allocated again for the next batch.
+	native chan *nativeCols
 }
 
 var (
@@ -122,7 +124,8 @@ func NewCodec(t *schema.Table) (*Codec, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.native.Put(nc)
+	c.native = make(chan *nativeCols, 2)
+	c.native <- nc
 	return c, nil
 }
 

@@ -217,13 +217,20 @@ func (c *Codec) EncodeNative(rows any, dst []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, _ := c.native.Get().(*nativeCols)
-	if nc == nil {
+	var nc *nativeCols
+	select {
+	case nc = <-c.native:
+	default:
 		if nc, err = c.newNativeCols(); err != nil {
 			return nil, err
 		}
 	}
-	defer c.native.Put(nc)
+	defer func() {
+		select {
+		case c.native <- nc:
+		default:
+		}
+	}()
 	for i, col := range nc.cols {
 		col.Reset()
 		if n > 0 {

@@ -1,6 +1,7 @@
 package lakehousestore
 
 import (
+	"slices"
 	"sort"
 	"time"
 	"unsafe"
@@ -143,7 +144,8 @@ func mapValues[V any](m map[string]V, f func(V) parquet.Value) (keys, vals []par
 }
 
 // writeColumns writes the rows at idx column by column through the
-// writer's column writers.
+// writer's column writers. The kind switch runs once per column, not per
+// cell, and map keys are sorted in one reused scratch slice.
 func (c *Codec) writeColumns(w *parquet.Writer, base unsafe.Pointer, stride uintptr, idx []int, scratch *[][]parquet.Value) error {
 	cws := w.ColumnWriters()
 	nleaf := len(cws)
@@ -154,60 +156,68 @@ func (c *Codec) writeColumns(w *parquet.Writer, base unsafe.Pointer, stride uint
 	for l := range vals[:nleaf] {
 		vals[l] = vals[l][:0]
 	}
+	var keys []string
 	for j, a := range c.accs {
 		leaf := c.pq.Leaf[j]
-		v := vals[leaf]
-		for _, i := range idx {
-			fp := unsafe.Add(base, uintptr(i)*stride+a.off)
-			switch a.kind {
-			case kString:
-				v = append(v, strVal(*(*string)(fp)).Level(0, 0, leaf))
-			case kBytes:
-				v = append(v, parquet.ByteArrayValue(*(*[]byte)(fp)).Level(0, 0, leaf))
-			case kFixed16:
-				b := (*[16]byte)(fp)
-				v = append(v, parquet.FixedLenByteArrayValue(b[:]).Level(0, 0, leaf))
-			case kUint8:
-				v = append(v, parquet.Int32Value(int32(*(*uint8)(fp))).Level(0, 0, leaf))
-			case kUint16:
-				v = append(v, parquet.Int32Value(int32(*(*uint16)(fp))).Level(0, 0, leaf))
-			case kUint32:
-				v = append(v, parquet.Int32Value(int32(*(*uint32)(fp))).Level(0, 0, leaf))
-			case kUint64:
-				v = append(v, parquet.Int64Value(int64(*(*uint64)(fp))).Level(0, 0, leaf))
-			case kInt32:
-				v = append(v, parquet.Int32Value(*(*int32)(fp)).Level(0, 0, leaf))
-			case kInt64:
-				v = append(v, parquet.Int64Value(*(*int64)(fp)).Level(0, 0, leaf))
-			case kFloat64:
-				v = append(v, parquet.DoubleValue(*(*float64)(fp)).Level(0, 0, leaf))
-			case kBool:
-				v = append(v, parquet.BooleanValue(*(*bool)(fp)).Level(0, 0, leaf))
-			case kTime:
-				v = append(v, parquet.Int64Value((*(*time.Time)(fp)).UnixMicro()).Level(0, 0, leaf))
-			case kDate:
-				d := (*(*time.Time)(fp)).UTC().Sub(epochDay) / (24 * time.Hour)
-				v = append(v, parquet.Int32Value(int32(d)).Level(0, 0, leaf))
-			case kStrings:
-				ss := *(*[]string)(fp)
+		v := slices.Grow(vals[leaf], len(idx))
+		at := func(i int) unsafe.Pointer { return unsafe.Add(base, uintptr(i)*stride+a.off) }
+		switch a.kind {
+		case kString:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return strVal(*(*string)(at(i))) })
+		case kBytes:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.ByteArrayValue(*(*[]byte)(at(i))) })
+		case kFixed16:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.FixedLenByteArrayValue((*[16]byte)(at(i))[:]) })
+		case kUint8:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.Int32Value(int32(*(*uint8)(at(i)))) })
+		case kUint16:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.Int32Value(int32(*(*uint16)(at(i)))) })
+		case kUint32:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.Int32Value(int32(*(*uint32)(at(i)))) })
+		case kUint64:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.Int64Value(int64(*(*uint64)(at(i)))) })
+		case kInt32:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.Int32Value(*(*int32)(at(i))) })
+		case kInt64:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.Int64Value(*(*int64)(at(i))) })
+		case kFloat64:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.DoubleValue(*(*float64)(at(i))) })
+		case kBool:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.BooleanValue(*(*bool)(at(i))) })
+		case kTime:
+			v = flat(v, idx, leaf, func(i int) parquet.Value { return parquet.Int64Value((*(*time.Time)(at(i))).UnixMicro()) })
+		case kDate:
+			v = flat(v, idx, leaf, func(i int) parquet.Value {
+				return parquet.Int32Value(int32((*(*time.Time)(at(i))).UTC().Sub(epochDay) / (24 * time.Hour)))
+			})
+		case kStrings:
+			for _, i := range idx {
+				ss := *(*[]string)(at(i))
 				if len(ss) == 0 {
 					v = append(v, parquet.NullValue().Level(0, 0, leaf))
 				}
 				for k, x := range ss {
 					v = append(v, strVal(x).Level(min(k, 1), 1, leaf))
 				}
-			case kMapStrStr, kMapStrU32:
-				kv := vals[leaf+1]
-				var keys []string
+			}
+		case kMapStrStr, kMapStrU32:
+			kv := vals[leaf+1]
+			for _, i := range idx {
 				var m1 map[string]string
 				var m2 map[string]uint32
+				keys = keys[:0]
 				if a.kind == kMapStrStr {
-					m1 = *(*map[string]string)(fp)
-					keys = sortedKeys(m1)
+					m1 = *(*map[string]string)(at(i))
+					for k := range m1 {
+						keys = append(keys, k)
+					}
 				} else {
-					m2 = *(*map[string]uint32)(fp)
-					keys = sortedKeys(m2)
+					m2 = *(*map[string]uint32)(at(i))
+					for k := range m2 {
+						keys = append(keys, k)
+					}
 				}
+				slices.Sort(keys)
 				if len(keys) == 0 {
 					v = append(v, parquet.NullValue().Level(0, 0, leaf))
 					kv = append(kv, parquet.NullValue().Level(0, 0, leaf+1))
@@ -221,8 +231,8 @@ func (c *Codec) writeColumns(w *parquet.Writer, base unsafe.Pointer, stride uint
 						kv = append(kv, parquet.Int32Value(int32(m2[key])).Level(rep, 1, leaf+1))
 					}
 				}
-				vals[leaf+1] = kv
 			}
+			vals[leaf+1] = kv
 		}
 		vals[leaf] = v
 	}
@@ -232,6 +242,15 @@ func (c *Codec) writeColumns(w *parquet.Writer, base unsafe.Pointer, stride uint
 		}
 	}
 	return nil
+}
+
+// flat appends one required (level 0) value per row.
+func flat(dst []parquet.Value, idx []int, leaf int, val func(i int) parquet.Value) []parquet.Value {
+	for _, i := range idx {
+		dst = append(dst, val(i))
+		dst[len(dst)-1].SetColumnIndex(leaf)
+	}
+	return dst
 }
 
 func sortedKeys[V any](m map[string]V) []string {
