@@ -205,9 +205,14 @@ func anchorPass(st *state, text []byte, from, limit, keepBefore int) {
 
 // scanBytes is the second pass: digits (SSN, cards, phones, IBANs) and '@'
 // (emails). It is a plain byte loop; most bytes cost one table lookup.
-func scanBytes(st *state, text []byte) {
-	n := len(text)
-	for i := 0; i < n; i++ {
+func scanBytes(st *state, text []byte) { scanBytesRange(st, text, 0, len(text)) }
+
+// scanBytesRange is scanBytes for the bytes in text[from:to]; detectors
+// still see the whole text, so adjacent ranges find together exactly what
+// one pass finds.
+func scanBytesRange(st *state, text []byte, from, to int) {
+	n := to
+	for i := from; i < n; i++ {
 		c := text[i]
 		if c == '@' {
 			detEmail(st, text, i)

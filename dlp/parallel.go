@@ -6,8 +6,8 @@ import (
 )
 
 // parallelMin: texts at least this long are scanned on two goroutines. The
-// anchor pass (the automaton, ~90% of a scan) is cut into chunks of
-// splitChunk bytes that the two take in turn; a chunk's pass also reads the
+// anchor pass and the byte pass are cut into chunks of splitChunk bytes
+// that the two take in turn; a chunk's pass also reads the
 // next maxAnchor-1 bytes and keeps only anchors starting inside the chunk,
 // and detectors always see the whole text, so the candidates are exactly
 // those of one pass (resolve sorts them). A 100 KB prompt is scanned before
@@ -30,17 +30,25 @@ func scanSplit(st *state, text []byte) {
 		scanInto(st, text)
 		return
 	}
+	// Work items 0..chunks-1 are the anchor pass's chunks, the next
+	// chunks items the byte pass's (digits and '@'), so both passes are
+	// shared.
 	chunks := int32((n + splitChunk - 1) / splitChunk)
 	var next atomic.Int32
 	work := func(s *state) {
 		for {
 			i := int(next.Add(1) - 1)
-			if i >= int(chunks) {
+			if i >= 2*int(chunks) {
 				return
 			}
-			from := i * splitChunk
-			to := min(n, from+splitChunk)
-			anchorPass(s, text, from, min(n, to+maxAnchor-1), to)
+			if i < int(chunks) {
+				from := i * splitChunk
+				to := min(n, from+splitChunk)
+				anchorPass(s, text, from, min(n, to+maxAnchor-1), to)
+				continue
+			}
+			from := (i - int(chunks)) * splitChunk
+			scanBytesRange(s, text, from, min(n, from+splitChunk))
 		}
 	}
 	st2 := getState()
@@ -53,7 +61,6 @@ func scanSplit(st *state, text []byte) {
 		}
 	}()
 	work(st)
-	scanBytes(st, text)
 	if !started.CompareAndSwap(false, true) {
 		<-done // the helper is finishing its last chunk
 	}
