@@ -8,6 +8,7 @@
 #
 #   bench/gateway/run.sh            # N=500 latency samples per target
 #   N=2000 DURATION=10s bench/gateway/run.sh
+#   SKIP_THROUGHPUT=1 bench/gateway/run.sh   # latency and TTFT only
 set -euo pipefail
 PORTKEY_VERSION=1.15.2
 N=${N:-500}
@@ -45,6 +46,9 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# A stale URL from an earlier run must not be read before the new stub's
+# redirection truncates the file.
+rm -f "$work/stub.url"
 "$work/stubmodel" -addr 127.0.0.1:0 -discard-bodies -text "Here is a short summary of the report." >"$work/stub.url" &
 pids+=($!)
 for _ in $(seq 300); do [ -s "$work/stub.url" ] && break; sleep 0.1; done
@@ -90,6 +94,7 @@ echo "## 100 KB prompt (one SSN: Warden redacts it), non-streamed, N=$N interlea
 "$work/driver" -mode latency -targets "$targets" -stub "$stub" -n "$N" -size 102400
 echo "## TTFT, streamed, 100 KB prompt, N=$N interleaved"
 "$work/driver" -mode ttft -targets "$targets" -stub "$stub" -n "$N" -size 102400
+[ -n "${SKIP_THROUGHPUT:-}" ] && exit 0
 # Throughput: each gateway on CPU 1 only (Warden GOMAXPROCS=1), driver and
 # stub on CPU 0.
 start_gateways 1

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -172,8 +174,7 @@ func (w *walker) str() (s string, start, end int, escaped bool, err error) {
 		// The literal's content is the value; the body is never modified.
 		return unsafe.String(&lit[1], len(lit)-2), start, end, false, nil
 	}
-	b, _ := jsontext.AppendUnquote(nil, lit) // invalid UTF-8 becomes U+FFFD, as a decoder would
-	return string(b), start, end, true, nil
+	return unquote(lit), start, end, true, nil
 }
 
 // name reads an object member name; it aliases the body unless escaped.
@@ -436,7 +437,10 @@ func (w *walker) resolve(p *parsedRequest) {
 func (p *parsedRequest) redact(i int, red Redactor, fs []Finding) int {
 	t := &p.texts[i]
 	if t.escaped {
-		// Offsets are in the decoded text: re-quote the whole string.
+		if n, ok := p.redactEscaped(t, red, fs); ok {
+			return n
+		}
+		// Offsets that do not map to the literal: re-quote the whole string.
 		cur := t.final()
 		out, n := red.Redact(cur, fs)
 		if n > 0 {
@@ -465,6 +469,45 @@ func (p *parsedRequest) redact(i int, red Redactor, fs []Finding) int {
 		total += n
 	}
 	return total
+}
+
+// redactEscaped splices placeholders into a string with escapes: the
+// findings' offsets in the decoded text are mapped to the literal, so the
+// rest of it is kept as sent. ok is false when they do not map (an offset
+// inside an escape's expansion, invalid UTF-8).
+func (p *parsedRequest) redactEscaped(t *reqText, red Redactor, fs []Finding) (int, bool) {
+	fs = slices.Clone(fs)
+	slices.SortStableFunc(fs, func(a, b Finding) int { return a.Start - b.Start })
+	keep := fs[:0]
+	pos := 0
+	for _, f := range fs {
+		if f.Start < pos || f.End > len(t.text) || f.Start >= f.End {
+			continue // overlapping or out of range, as Redact skips them
+		}
+		keep = append(keep, f)
+		pos = f.End
+	}
+	offs := make([]int, 0, 2*len(keep))
+	for _, f := range keep {
+		offs = append(offs, f.Start, f.End)
+	}
+	lit := p.body[t.start:t.end]
+	raw, ok := rawOffsets(lit, offs)
+	if !ok {
+		return 0, false
+	}
+	total := 0
+	for i, f := range keep {
+		ph, n := red.Redact(t.text[f.Start:f.End], []Finding{{Type: f.Type, Start: 0, End: f.End - f.Start, Confidence: f.Confidence}})
+		if n == 0 {
+			continue
+		}
+		q, _ := jsontext.AppendQuote(nil, ph)
+		p.edits = append(p.edits, edit{t.start + 1 + raw[2*i], t.start + 1 + raw[2*i+1], q[1 : len(q)-1]})
+		t.subs = append(t.subs, sub{f.Start, f.End, ph})
+		total += n
+	}
+	return total, true
 }
 
 // includeUsage makes a Chat Completions stream report usage
@@ -513,4 +556,146 @@ func (p *parsedRequest) output() []byte {
 		pos = e.end
 	}
 	return append(out, p.body[pos:]...)
+}
+
+// A string with escapes is decoded in runs: the bytes between escapes are
+// copied as they are (valid UTF-8 decodes to itself), each escape is
+// decoded on its own. jsontext.AppendUnquote does the same one byte at a
+// time (~60 µs per 100 KB of text with newlines); this is ~4× faster, and
+// anything unusual (invalid UTF-8, a lone surrogate) is left to jsontext.
+
+// escape decodes the escape at lit[i] (a backslash): the bytes it stands
+// for in r and its length in lit; ok is false for what fastUnquote leaves
+// to jsontext.
+func escape(lit []byte, i int) (r rune, n int, ok bool) {
+	if i+1 >= len(lit) {
+		return 0, 0, false
+	}
+	switch lit[i+1] {
+	case '"', '\\', '/':
+		return rune(lit[i+1]), 2, true
+	case 'b':
+		return '\b', 2, true
+	case 'f':
+		return '\f', 2, true
+	case 'n':
+		return '\n', 2, true
+	case 'r':
+		return '\r', 2, true
+	case 't':
+		return '\t', 2, true
+	case 'u':
+		r1, ok := hex4(lit, i+2)
+		if !ok {
+			return 0, 0, false
+		}
+		if !utf16.IsSurrogate(r1) {
+			return r1, 6, true
+		}
+		if i+12 > len(lit) || lit[i+6] != '\\' || lit[i+7] != 'u' {
+			return 0, 0, false // lone surrogate
+		}
+		r2, ok := hex4(lit, i+8)
+		if !ok {
+			return 0, 0, false
+		}
+		r := utf16.DecodeRune(r1, r2)
+		if r == utf8.RuneError {
+			return 0, 0, false
+		}
+		return r, 12, true
+	}
+	return 0, 0, false
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// unquote decodes a string literal (quotes included) that the tokenizer
+// has validated.
+func unquote(lit []byte) string {
+	body := lit[1 : len(lit)-1]
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); {
+		j := bytes.IndexByte(body[i:], '\\')
+		if j < 0 {
+			j = len(body) - i
+		}
+		run := body[i : i+j]
+		if !utf8.Valid(run) {
+			b, _ := jsontext.AppendUnquote(nil, lit) // invalid UTF-8 becomes U+FFFD, as a decoder would
+			return string(b)
+		}
+		out = append(out, run...)
+		i += j
+		if i == len(body) {
+			break
+		}
+		r, n, ok := escape(body, i)
+		if !ok {
+			b, _ := jsontext.AppendUnquote(nil, lit)
+			return string(b)
+		}
+		out = utf8.AppendRune(out, r)
+		i += n
+	}
+	return unsafe.String(unsafe.SliceData(out), len(out))
+}
+
+// rawOffsets maps offsets in the decoded text of lit (sorted pairs, as
+// findings' starts and ends) to offsets in lit's content (after the
+// opening quote). ok is false if an offset falls inside an escape's
+// expansion or lit has what unquote leaves to jsontext.
+func rawOffsets(lit []byte, offs []int) (raw []int, ok bool) {
+	body := lit[1 : len(lit)-1]
+	raw = make([]int, 0, len(offs))
+	i, dec := 0, 0 // position in body, in the decoded text
+	for _, d := range offs {
+		for {
+			j := bytes.IndexByte(body[i:], '\\')
+			if j < 0 {
+				j = len(body) - i
+			}
+			if dec+j >= d {
+				// d lies in this run of unescaped bytes (or at its end).
+				if !utf8.Valid(body[i : i+(d-dec)]) {
+					return nil, false
+				}
+				i, dec = i+(d-dec), d
+				break
+			}
+			if !utf8.Valid(body[i : i+j]) {
+				return nil, false
+			}
+			i, dec = i+j, dec+j
+			r, n, ok := escape(body, i)
+			if !ok {
+				return nil, false
+			}
+			if dec+utf8.RuneLen(r) > d {
+				return nil, false // d splits the bytes one escape stands for
+			}
+			i, dec = i+n, dec+utf8.RuneLen(r)
+		}
+		raw = append(raw, i)
+	}
+	return raw, true
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // refTexts is the request walk on a decoded document (the rules the raw
@@ -187,7 +189,6 @@ func TestRawRedactSplices(t *testing.T) {
 		t.Fatalf("SSN left: %s", out)
 	}
 	want := strings.ReplaceAll(body, ssn, "[REDACTED_US_SSN_1]")
-	// The escaped string was re-quoted: compare it by meaning.
 	var a, b any
 	dec := func(s []byte, v *any) {
 		d := json.NewDecoder(bytes.NewReader(s))
@@ -201,10 +202,10 @@ func TestRawRedactSplices(t *testing.T) {
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("meaning differs:\n got %s\nwant %s", out, want)
 	}
-	// The unescaped string and everything around it are byte for byte the
+	// Both strings were spliced: every byte but the replaced values is the
 	// client's.
-	if !bytes.HasPrefix(out, []byte(want[:strings.Index(want, `{"role":"user","content":"escaped`)])) {
-		t.Fatalf("prefix changed:\n got %s\nwant %s", out, want)
+	if string(out) != want {
+		t.Fatalf("not spliced:\n got %s\nwant %s", out, want)
 	}
 	if got := p.texts[0].final(); got != "plain SSN [REDACTED_US_SSN_1] twice [REDACTED_US_SSN_1] end" {
 		t.Fatalf("text 0 now %q", got)
@@ -289,6 +290,62 @@ func FuzzRawParse(f *testing.F) {
 		}
 		if !json.Valid(p.output()) && json.Valid([]byte(body)) {
 			t.Fatalf("redacted body is not JSON: %s", p.output())
+		}
+	})
+}
+
+// TestRawRedactEscapedFallback: a finding whose edge falls inside an
+// escape's expansion (half of a \u00e9) cannot be spliced; the string is
+// re-quoted whole, with the same meaning.
+func TestRawRedactEscapedFallback(t *testing.T) {
+	body := `{"model":"m","messages":[{"role":"user","content":"x \u00e9SECRET\n y"}]}`
+	p, err := parseRequest(apiChat, "", false, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := p.texts[0]
+	s := strings.Index(tx.text, "SECRET") - 1 // the second byte of é
+	if n := p.redact(0, &fakeRedactor{seen: map[string]string{}}, []Finding{{Type: "k", Start: s, End: s + 7}}); n != 1 {
+		t.Fatalf("redacted %d", n)
+	}
+	var got struct {
+		Messages []struct{ Content string }
+	}
+	if err := json.Unmarshal(p.output(), &got); err != nil {
+		t.Fatal(err)
+	}
+	// The half character left behind is invalid UTF-8, which the encoder
+	// writes as U+FFFD (as re-encoding the whole body did).
+	want := tx.text[:s] + "[REDACTED_K_1]" + tx.text[s+7:]
+	if got.Messages[0].Content != strings.ToValidUTF8(want, "\uFFFD") || p.texts[0].final() != want {
+		t.Fatalf("got %q, want %q", got.Messages[0].Content, want)
+	}
+}
+
+// FuzzUnquote: the run-wise decoder equals jsontext's, and every offset
+// rawOffsets maps splits the literal where the decoded text splits.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`plain`, `a\nb`, `q\"\\/\u00e9\ud83d\ude00 \ud800 x`, `\u12`, "\xff", `tab\tend`} {
+		f.Add(s, uint16(3))
+	}
+	f.Fuzz(func(t *testing.T, s string, off uint16) {
+		lit := []byte(`"` + s + `"`)
+		if !jsontext.Value(lit).IsValid(jsontext.AllowInvalidUTF8(true)) {
+			return
+		}
+		want, _ := jsontext.AppendUnquote(nil, lit)
+		got := unquote(lit)
+		if got != string(want) {
+			t.Fatalf("unquote(%q) = %q, jsontext %q", lit, got, want)
+		}
+		d := int(off) % (len(got) + 1)
+		raw, ok := rawOffsets(lit, []int{d, len(got)})
+		if !ok {
+			return
+		}
+		pre, _ := jsontext.AppendUnquote(nil, append(append([]byte(`"`), lit[1:1+raw[0]]...), '"'))
+		if string(pre) != got[:d] || raw[1] != len(lit)-2 {
+			t.Fatalf("offset %d -> %d in %q: prefix decodes to %q, want %q", d, raw[0], lit, pre, got[:d])
 		}
 	})
 }

@@ -169,13 +169,20 @@ func chatBody(prompt string, stream bool) []byte {
 	return b
 }
 
-var nonce atomic.Uint64
+// nonce starts at a random 40-bit value: two driver runs in one benchmark
+// (latency, then TTFT) must not send the same prompt text, or the second
+// would be answered from Warden's scan cache.
+var nonce = func() *atomic.Uint64 {
+	var n atomic.Uint64
+	n.Store(rand.Uint64() & (1<<40 - 1))
+	return &n
+}()
 
 // unique copies a body template with a fresh nonce.
 func unique(tmpl []byte) []byte {
 	b := append([]byte(nil), tmpl...)
 	if i := bytes.Index(b, []byte(nonceMark)); i >= 0 {
-		copy(b[i:], fmt.Sprintf("NONCE-%010x", nonce.Add(1)))
+		copy(b[i:], fmt.Sprintf("NONCE-%010x", nonce.Add(1)&(1<<40-1)))
 	}
 	return b
 }
