@@ -21,7 +21,11 @@ import (
 )
 
 // Pseudonymizer is the narrow part of vault.Pseudonymizer the endpoint
-// needs: keyed, versioned pseudonyms of paths and identifiers.
+// needs: keyed, versioned pseudonyms of paths and identifiers. Path with
+// keepStructure works segment by segment behind a fixed prefix (Path("")),
+// so Path(dir+"/"+base) == Path(dir+"/") + Path(base)[len(Path("")):]; the
+// converter composes cached directory pseudonyms on that (tested against
+// vault.Pseudonymizer).
 type Pseudonymizer interface {
 	Path(s string, keepStructure bool) string
 	Value(s string) string
@@ -95,6 +99,10 @@ type converter struct {
 	hashes *hashCache
 	cgid   uint64
 	paths  map[string]string // path -> pseudonym (bounded, reset when full)
+	// dirs: directory (with its trailing slash) -> pseudonym; prefixLen is
+	// the length of the pseudonymizer's prefix (Path("")).
+	dirs      map[string]string
+	prefixLen int
 	// procs: per process (tgid), what its fds and cwd name, learnt from
 	// its own open events (bounded, reset when full).
 	procs map[uint32]*procFiles
@@ -127,15 +135,33 @@ func (c *converter) proc(pid uint32) *procFiles {
 }
 
 // pathPseudonym caches pseudonyms: agents open the same files over and
-// over, and each costs one HMAC per path segment.
+// over, and each costs one HMAC per path segment. A path not seen yet is
+// composed from its directory's cached pseudonym and one HMAC of its last
+// segment (Pseudonymizer.Path is segment by segment), so a walk costs one
+// HMAC per file, not one per segment.
 func (c *converter) pathPseudonym(p string) string {
 	if ps, ok := c.paths[p]; ok {
 		return ps
 	}
-	if c.paths == nil || len(c.paths) >= 16384 {
+	if c.paths == nil || len(c.paths) >= 1<<16 {
 		c.paths = make(map[string]string, 1024)
 	}
-	ps := c.pseudo.Path(p, true)
+	var ps string
+	if i := strings.LastIndexByte(p, '/'); i > 0 && i < len(p)-1 {
+		dir, base := p[:i+1], p[i+1:] // dir keeps its slash: its last segment is not the file's
+		dps, ok := c.dirs[dir]
+		if !ok {
+			if c.dirs == nil || len(c.dirs) >= 1<<14 {
+				c.dirs = make(map[string]string, 256)
+				c.prefixLen = len(c.pseudo.Path("", true))
+			}
+			dps = c.pseudo.Path(dir, true)
+			c.dirs[dir] = dps
+		}
+		ps = dps + c.pseudo.Path(base, true)[c.prefixLen:]
+	} else {
+		ps = c.pseudo.Path(p, true)
+	}
 	c.paths[p] = ps
 	return ps
 }

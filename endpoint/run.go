@@ -64,6 +64,14 @@ type Options struct {
 	// Telemetry turns the tracepoint programs' events into endpoint events
 	// (the egress allowlist is enforced regardless).
 	Telemetry bool
+	// SensorNice, when > 0, lowers the CPU priority of every thread of
+	// this process to that nice value once the agent has started (the
+	// agent keeps its own): under CPU contention the agent runs first and
+	// the sensor catches up from the ring buffer (64 MiB, plus a 64 k-event
+	// queue; losses are counted and reported). Only for a process that
+	// serves one session (the CLI): threads created later inherit it, and
+	// an agent launched afterwards would too.
+	SensorNice int
 }
 
 // Result is how a session ended.
@@ -208,7 +216,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	defer bpf.Close()
-	conv := &converter{base: base, pseudo: o.Pseudonyms, hashes: newHashCache(8192, 1<<20), cgid: cg.ID}
+	// 64 k hash-cache entries (~10 MB): a project, its dependencies and
+	// toolchain fit, so files read again are not re-read and re-hashed.
+	conv := &converter{base: base, pseudo: o.Pseudonyms, hashes: newHashCache(1<<16, o.Profile.HashMaxBytes()), cgid: cg.ID}
 	// The reader drains the ring buffer into memory as fast as it can; the
 	// converter (pseudonyms, content hashes) works behind it, so bursts
 	// wait in the channel instead of overflowing the kernel buffer.
@@ -262,6 +272,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	res.StartupMS = float64(time.Since(t0).Microseconds()) / 1000
 	mark("launch")
+	if o.SensorNice > 0 {
+		reniceSelf(o.SensorNice)
+	}
 	start := lifecycle(schema.PhaseStart)
 	start.PathPseudonym, start.ContentSHA256 = binPseudo, sum
 	start.Attrs[schema.EndpointAttrBinarySHA] = sum
@@ -296,6 +309,7 @@ loop:
 			break loop
 		}
 	}
+	mark("agent")
 	end := lifecycle(schema.PhaseStop)
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
 		switch {
@@ -313,11 +327,16 @@ loop:
 	end.ExitCode = int32(res.ExitCode)
 	end.PathPseudonym, end.ContentSHA256 = binPseudo, sum
 
-	// 5. Leftover processes go; the ring buffer is drained.
+	// 5. Leftover processes go; the ring buffer is drained (at full
+	// priority: nobody is waiting for the CPU any more).
 	cg.Kill()
+	if o.SensorNice > 0 {
+		reniceSelf(0)
+	}
 	stopping.Store(true)
 	_ = bpf.Flush() // wakes the reader: it drains what is pending, then stops
 	<-pumpDone
+	mark("drain")
 	res.Emitted, res.Lost, _ = bpf.Counters()
 	end.Attrs[schema.EndpointAttrLostEvents] = int64(res.Lost)
 	emit(end)
@@ -580,3 +599,17 @@ func packageVersion(bin string) string {
 
 // FileSHA256 is the sha256 (hex) of a file: what approved_binaries lists.
 func FileSHA256(path string) (string, error) { return fileSHA256(path) }
+
+// reniceSelf sets the nice value of every thread of this process (Linux
+// nice values are per thread; new threads inherit their creator's).
+func reniceSelf(nice int) {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			_ = unix.Setpriority(unix.PRIO_PROCESS, tid, nice)
+		}
+	}
+}

@@ -8,6 +8,11 @@
 #   sudo bench/endpoint/run.sh            # N=3 iterations per mode
 #   N=5 sudo bench/endpoint/run.sh
 #   SKIP_BUILD=1 N=5 sudo bench/endpoint/run.sh   # walk and start-up only
+#   WALK_PASSES=3 (default): grep walks the tree that many times per run
+#   HASH_MAX=256KiB: the profile's telemetry.hash_max (default 1MiB)
+#   WARDEN_BEFORE=/path/to/older/warden: also walk under that build (A/B)
+# Each mode runs the same bash script that times the workload itself
+# ("in session": no warden start-up/teardown) beside the end-to-end time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "bench/endpoint: needs root (cgroups, eBPF)"; exit 1; }
@@ -30,22 +35,32 @@ GO=$(readlink -f "$(command -v go)")
 GOROOT_DIR=$(go env GOROOT)
 GREP=$(readlink -f "$(command -v grep)")
 TRUE=$(readlink -f /bin/true)
+BASH_BIN=$(readlink -f "$(command -v bash)")
+TELEM=""
+[ -z "${HASH_MAX:-}" ] || TELEM="telemetry: {hash_max: $HASH_MAX}"
 cat > "$WORK/bench.yaml" <<YAML
 name: bench
 extends: generic
 fs:
   exec: [$GOROOT_DIR]
+$TELEM
 approved_binaries:
   - {name: go, sha256: $(sha256sum "$GO" | cut -d' ' -f1)}
   - {name: grep, sha256: $(sha256sum "$GREP" | cut -d' ' -f1)}
   - {name: true, sha256: $(sha256sum "$TRUE" | cut -d' ' -f1)}
+  - {name: bash, sha256: $(sha256sum "$BASH_BIN" | cut -d' ' -f1)}
 YAML
 
 now() { date +%s.%N; }
 # warden run with telemetry on and the durable exporter buffering (the
 # collector port is closed, so every event is written to the disk buffer).
+# WARDEN_RUN_TIMING=1 makes warden print its own CPU (the sensor's) at exit.
 wrun() {
-  "$WORK/warden" run --user $AGENT_UID --profile "$WORK/bench.yaml" --project "$WORK/proj" \
+  WARDEN_RUN_TIMING=1 "$WORK/warden" run --user $AGENT_UID --profile "$WORK/bench.yaml" --project "$WORK/proj" \
+    --keys "$WORK/keys" --collector http://127.0.0.1:9 --buffer-dir "$WORK/buf" "$@"
+}
+wbefore() {
+  "$WARDEN_BEFORE" run --user $AGENT_UID --profile "$WORK/bench.yaml" --project "$WORK/proj" \
     --keys "$WORK/keys" --collector http://127.0.0.1:9 --buffer-dir "$WORK/buf" "$@"
 }
 bare() {
@@ -53,32 +68,72 @@ bare() {
     HOME=/nonexistent PATH=$GOROOT_DIR/bin:/usr/bin:/bin "$@"
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-: > "$WORK/build.bare"; : > "$WORK/build.warden"; : > "$WORK/walk.bare"; : > "$WORK/walk.warden"; : > "$WORK/walk.enforce"
+# The agent is the same bash script in every mode; it times the workload
+# itself (bash's `time`, appended to $WORK/proj/inner), so the in-session
+# time leaves out warden's start-up and teardown. The outside time is the
+# whole `warden run` (or the bare bash), end to end.
+INNER="$WORK/proj/inner"
+timed() { # timed MODE-FILE PREFIX... -- SCRIPT: runs bash -c SCRIPT under PREFIX
+  local out=$1; shift
+  local pre=()
+  while [ "$1" != -- ]; do pre+=("$1"); shift; done; shift
+  : > "$INNER"; chown $AGENT_UID "$INNER"
+  rm -rf "$WORK/buf"
+  local t; t=$(now)
+  "${pre[@]}" "$BASH_BIN" -c "TIMEFORMAT=%R; { time { $1 ; } >/dev/null 2>&1 ; } 2>>$INNER" 2>>"$WORK/stderr.log" || true
+  echo "$(now) - $t" | bc >> "$WORK/$out"
+  cat "$INNER" >> "$WORK/$out.inner"
+}
+WALK_PASSES=${WALK_PASSES:-3}
+WALK="for p in \$(seq $WALK_PASSES); do $GREP -r -c WARDEN_NO_MATCH_ZZ /usr/share /usr/lib/x86_64-linux-gnu; done"
+for m in build.bare build.warden walk.bare walk.warden walk.enforce walk.before; do : > "$WORK/$m"; : > "$WORK/$m.inner"; done
+: > "$WORK/stderr.log"
+LOADS=""
 for i in $(seq 1 "$N"); do
+  LOADS="$LOADS $(cut -d' ' -f1 /proc/loadavg)"
   if [ -z "${SKIP_BUILD:-}" ]; then
-  t=$(now); bare GOCACHE="$WORK/proj/.cache-b$i" GOFLAGS=-mod=vendor "$GO" build -a -o /dev/null . ; echo "$(now) - $t" | bc >> "$WORK/build.bare"
-  t=$(now); wrun --env GOCACHE="$WORK/proj/.cache-w$i" --env GOFLAGS=-mod=vendor -- "$GO" build -a -o /dev/null . ; echo "$(now) - $t" | bc >> "$WORK/build.warden"
+    BUILD="GOCACHE=$WORK/proj/.cache-b$i GOFLAGS=-mod=vendor $GO build -a -o /dev/null ."
+    timed build.bare bare -- "$BUILD"
+    BUILD="GOCACHE=$WORK/proj/.cache-w$i GOFLAGS=-mod=vendor $GO build -a -o /dev/null ."
+    timed build.warden wrun -- "$BUILD"
   fi
-  # Workload 2: a file walk that opens and reads every file.
-  t=$(now); bare "$GREP" -r -c WARDEN_NO_MATCH_ZZ /usr/share /usr/lib/x86_64-linux-gnu >/dev/null 2>&1 || true; echo "$(now) - $t" | bc >> "$WORK/walk.bare"
-  t=$(now); wrun -- "$GREP" -r -c WARDEN_NO_MATCH_ZZ /usr/share /usr/lib/x86_64-linux-gnu >/dev/null 2>&1 || true; echo "$(now) - $t" | bc >> "$WORK/walk.warden"
+  # Workload 2: a file walk that opens and reads every file, WALK_PASSES times.
+  timed walk.bare bare -- "$WALK"
+  timed walk.warden wrun -- "$WALK"
   # Enforcement only (sandbox + egress allowlist, no exec/open telemetry).
-  t=$(now); wrun --no-telemetry -- "$GREP" -r -c WARDEN_NO_MATCH_ZZ /usr/share /usr/lib/x86_64-linux-gnu >/dev/null 2>&1 || true; echo "$(now) - $t" | bc >> "$WORK/walk.enforce"
+  timed walk.enforce wrun --no-telemetry -- "$WALK"
+  # An earlier build, same run (before/after): WARDEN_BEFORE=path/to/warden.
+  if [ -n "${WARDEN_BEFORE:-}" ]; then
+    timed walk.before wbefore -- "$WALK"
+  fi
 done
 : > "$WORK/start.bare"; : > "$WORK/start.warden"
 for i in $(seq 1 15); do
   t=$(now); bare "$TRUE"; echo "$(now) - $t" | bc >> "$WORK/start.bare"
-  t=$(now); wrun -- "$TRUE"; echo "$(now) - $t" | bc >> "$WORK/start.warden"
+  t=$(now); wrun -- "$TRUE" 2>/dev/null; echo "$(now) - $t" | bc >> "$WORK/start.warden"
 done
 files=$(find /usr/share /usr/lib/x86_64-linux-gnu -type f 2>/dev/null | wc -l)
-echo "endpoint overhead, N=$N per mode, interleaved, medians (seconds); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-for w in build walk start; do
-  [ -s "$WORK/$w.bare" ] || continue
-  b=$(median < "$WORK/$w.bare"); s=$(median < "$WORK/$w.warden")
-  printf '%-6s bare %8.3f  warden %8.3f  overhead %+6.1f %%   (bare: %s | warden: %s)\n' "$w" "$b" "$s" \
-    "$(echo "($s - $b) * 100 / $b" | bc -l)" "$(tr '\n' ' ' < "$WORK/$w.bare")" "$(tr '\n' ' ' < "$WORK/$w.warden")"
-done
-b=$(median < "$WORK/walk.bare"); s=$(median < "$WORK/walk.enforce")
-printf '%-6s bare %8.3f  enforce-only %8.3f  overhead %+6.1f %%   (enforce-only: %s)\n' walk "$b" "$s" \
-  "$(echo "($s - $b) * 100 / $b" | bc -l)" "$(tr '\n' ' ' < "$WORK/walk.enforce")"
-echo "walk: $files files under /usr/share and /usr/lib/x86_64-linux-gnu"
+echo "endpoint overhead, N=$N per mode, interleaved, medians (seconds); load at end: $(cut -d' ' -f1-3 /proc/loadavg); loads during the run: $LOADS"
+row() { # row LABEL BARE-FILE OTHER-FILE
+  local b s
+  b=$(median < "$WORK/$2"); s=$(median < "$WORK/$3")
+  local l=${3#*.}; l=${l%.inner}
+  printf '%-22s bare %8.3f  %-8s %8.3f  overhead %+6.1f %%   (bare: %s| %s)\n' "$1" "$b" "$l" "$s" \
+    "$(echo "($s - $b) * 100 / $b" | bc -l)" "$(tr '\n' ' ' < "$WORK/$2")" "$(tr '\n' ' ' < "$WORK/$3")"
+}
+if [ -s "$WORK/build.bare" ]; then
+  row "build, end to end" build.bare build.warden
+  row "build, in session" build.bare.inner build.warden.inner
+fi
+row "walk, end to end" walk.bare walk.warden
+row "walk, in session" walk.bare.inner walk.warden.inner
+row "walk enforce, e2e" walk.bare walk.enforce
+row "walk enforce, in" walk.bare.inner walk.enforce.inner
+if [ -s "$WORK/walk.before" ]; then
+  row "walk before, e2e" walk.bare walk.before
+  row "walk before, in" walk.bare.inner walk.before.inner
+fi
+row "start-up /bin/true" start.bare start.warden
+echo "walk: $WALK_PASSES passes over $files files under /usr/share and /usr/lib/x86_64-linux-gnu"
+echo "sensor CPU per telemetry session (user, sys s):" $(grep -o 'sensor cpu user [0-9.]* s sys [0-9.]* s, [0-9]* events' "$WORK/stderr.log" | awk '{printf "%s/%s/%s ", $4, $7, $9}')
+grep -h 'events lost' "$WORK/stderr.log" | sort | uniq -c || echo "lost kernel events: none reported"

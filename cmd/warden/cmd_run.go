@@ -55,6 +55,7 @@ func runRun(args []string) int {
 	fs.StringVar(&c.AgentOTLP, "agent-otlp", "", "OTLP/HTTP base URL for the agent's own telemetry, bypassing the endpoint (default: the session's local relay, which adds identity, seals prompts and buffers)")
 	fs.StringVar(&c.EventsFile, "events-file", "", "also append every event as JSON lines to this file")
 	fs.BoolVar(&c.NoTelemetry, "no-telemetry", false, "enforce only: no exec/open events (egress refusals are still reported)")
+	fs.IntVar(&c.SensorNice, "sensor-nice", 10, "nice value of Warden's own threads once the agent runs (the agent keeps its priority; 0: unchanged)")
 	socket := fs.String("socket", daemon.DefaultSocket, "endpointd socket (used when not root)")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -78,7 +78,8 @@ type Session struct {
 
 // Open loads the programs for the cgroup at cgroupPath (cgroup v2), fills
 // the allowlist and the syscall watch list, and attaches everything. The
-// cgroup programs refuse every destination not in allow.
+// cgroup programs refuse every destination not in allow. With an empty
+// watch list the tracepoint programs are not attached (enforcement only).
 func Open(cgroupPath string, allow []Allow, watch map[uint32]uint32) (*Session, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("ebpf: memlock: %w", err)
@@ -93,6 +94,11 @@ func Open(cgroupPath string, allow []Allow, watch map[uint32]uint32) (*Session, 
 	}
 	if err := spec.Variables["target_cgid"].Set(st.Ino); err != nil {
 		return nil, fmt.Errorf("ebpf: target_cgid: %w", err)
+	}
+	if len(watch) == 0 {
+		// Enforcement only: egress verdicts alone, so a 1 MiB ring is
+		// plenty and start-up skips allocating and mapping 64 MiB.
+		spec.Maps["events"].MaxEntries = 1 << 20
 	}
 	s := &Session{boot: bootTime()}
 	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
@@ -129,23 +135,27 @@ func Open(cgroupPath string, allow []Allow, watch map[uint32]uint32) (*Session, 
 		}
 		s.links = append(s.links, l)
 	}
-	for _, tp := range []struct {
-		g, n string
-		p    *ebpf.Program
-	}{
-		{"sched", "sched_process_exec", s.objs.SchedExec},
-	} {
-		l, err := link.Tracepoint(tp.g, tp.n, tp.p, nil)
+	// An empty watch list is enforcement only: no telemetry programs at
+	// all (a raw sys_exit program costs every syscall on the machine).
+	if len(watch) > 0 {
+		for _, tp := range []struct {
+			g, n string
+			p    *ebpf.Program
+		}{
+			{"sched", "sched_process_exec", s.objs.SchedExec},
+		} {
+			l, err := link.Tracepoint(tp.g, tp.n, tp.p, nil)
+			if err != nil {
+				return fail(fmt.Errorf("ebpf: tracepoint %s/%s: %w (is tracefs mounted?)", tp.g, tp.n, err))
+			}
+			s.links = append(s.links, l)
+		}
+		l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sys_exit", Program: s.objs.SysExit})
 		if err != nil {
-			return fail(fmt.Errorf("ebpf: tracepoint %s/%s: %w (is tracefs mounted?)", tp.g, tp.n, err))
+			return fail(fmt.Errorf("ebpf: raw tracepoint sys_exit: %w", err))
 		}
 		s.links = append(s.links, l)
 	}
-	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sys_exit", Program: s.objs.SysExit})
-	if err != nil {
-		return fail(fmt.Errorf("ebpf: raw tracepoint sys_exit: %w", err))
-	}
-	s.links = append(s.links, l)
 	r, err := ringbuf.NewReader(s.objs.Events)
 	if err != nil {
 		return fail(fmt.Errorf("ebpf: ring buffer: %w", err))

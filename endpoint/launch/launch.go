@@ -50,6 +50,9 @@ type Config struct {
 	NoTelemetry bool   `json:"no_telemetry"`
 	// Interactive: the CLI owns the terminal (see endpoint.Options).
 	Interactive bool `json:"-"`
+	// SensorNice renices this process once the agent runs (see
+	// endpoint.Options); the CLI only, never the shared endpointd.
+	SensorNice int `json:"-"`
 	// Stage2 overrides the stage-2 command (tests).
 	Stage2 []string `json:"-"`
 	// Sink, when set, receives the events instead of an exporter opened
@@ -160,7 +163,7 @@ func Run(ctx context.Context, c Config, stdin, stdout, stderr *os.File) (endpoin
 		SessionID: session, Profile: prof, Argv: c.Argv, User: c.User, Project: c.Project, Env: c.Env,
 		AgentVersion: c.AgentVersion, Pseudonyms: pseudo, Sink: sinks, OTLPEndpoint: agentOTLP,
 		Stage2: c.Stage2, Stdin: stdin, Stdout: stdout, Stderr: stderr, Telemetry: !c.NoTelemetry,
-		Interactive: c.Interactive,
+		Interactive: c.Interactive, SensorNice: c.SensorNice,
 	})
 }
 

@@ -30,11 +30,12 @@ type Profile struct {
 	Extends string `yaml:"extends"` // a shipped default to start from
 	// Agent is the canonical agent name reported on events (claude_code,
 	// codex, gemini_cli, or anything for generic).
-	Agent            string   `yaml:"agent"`
-	FS               FS       `yaml:"fs"`
-	Net              Net      `yaml:"net"`
-	Limits           Limits   `yaml:"limits"`
-	ApprovedBinaries []Binary `yaml:"approved_binaries"`
+	Agent            string    `yaml:"agent"`
+	FS               FS        `yaml:"fs"`
+	Net              Net       `yaml:"net"`
+	Limits           Limits    `yaml:"limits"`
+	Telemetry        Telemetry `yaml:"telemetry"`
+	ApprovedBinaries []Binary  `yaml:"approved_binaries"`
 	// Gateway is the base URL of the Warden LLM gateway; the agent's model
 	// base URLs point there.
 	Gateway string `yaml:"gateway"`
@@ -60,6 +61,28 @@ type Net struct {
 type Limits struct {
 	Memory string `yaml:"memory"` // e.g. 4GiB, 512MiB; empty: none
 	Pids   int    `yaml:"pids"`   // 0: none
+}
+
+// Telemetry tunes what the sensor records.
+type Telemetry struct {
+	// HashMax bounds the size of a file whose content sha256 is recorded
+	// when it is opened for reading (e.g. 1MiB, 256KiB; empty: 1MiB).
+	// Hashing re-reads the file, so on file-heavy workloads it is the
+	// sensor's largest cost; files above the bound are reported without
+	// a hash.
+	HashMax string `yaml:"hash_max"`
+}
+
+// DefaultHashMax is the hash bound when telemetry.hash_max is empty.
+const DefaultHashMax = 1 << 20
+
+// HashMaxBytes is telemetry.hash_max in bytes (DefaultHashMax when empty).
+func (p *Profile) HashMaxBytes() int64 {
+	n, err := ParseBytes(p.Telemetry.HashMax)
+	if err != nil || n == 0 {
+		return DefaultHashMax
+	}
+	return int64(min(n, 1<<40))
 }
 
 // Binary is one approved agent binary.
@@ -154,6 +177,9 @@ func merge(base, o Profile) Profile {
 	if o.Limits.Pids != 0 {
 		out.Limits.Pids = o.Limits.Pids
 	}
+	if o.Telemetry.HashMax != "" {
+		out.Telemetry.HashMax = o.Telemetry.HashMax
+	}
 	out.ApprovedBinaries = append(append([]Binary(nil), base.ApprovedBinaries...), o.ApprovedBinaries...)
 	return out
 }
@@ -185,6 +211,11 @@ func (p *Profile) Validate() error {
 	}
 	if _, err := ParseBytes(p.Limits.Memory); err != nil {
 		return fmt.Errorf("limits.memory: %q: %w", p.Limits.Memory, err)
+	}
+	if n, err := ParseBytes(p.Telemetry.HashMax); err != nil {
+		return fmt.Errorf("telemetry.hash_max: %q: %w", p.Telemetry.HashMax, err)
+	} else if p.Telemetry.HashMax != "" && n == 0 {
+		return fmt.Errorf("telemetry.hash_max: %q: must be above 0 (files read are always hashed up to a bound)", p.Telemetry.HashMax)
 	}
 	if p.Limits.Pids < 0 {
 		return fmt.Errorf("limits.pids: %d: must be >= 0", p.Limits.Pids)

@@ -83,3 +83,22 @@ func contains(ss []string, s string) bool {
 	}
 	return false
 }
+
+// TestTelemetryHashMax: telemetry.hash_max parses with units, defaults to
+// 1 MiB, and a bad or zero bound names the key.
+func TestTelemetryHashMax(t *testing.T) {
+	p := &Profile{Name: "x"}
+	if got := p.HashMaxBytes(); got != DefaultHashMax {
+		t.Errorf("default %d, want %d", got, DefaultHashMax)
+	}
+	p.Telemetry.HashMax = "256KiB"
+	if err := p.Validate(); err != nil || p.HashMaxBytes() != 256<<10 {
+		t.Errorf("256KiB: %d, %v", p.HashMaxBytes(), err)
+	}
+	for _, bad := range []string{"0", "lots", "-1MiB"} {
+		p.Telemetry.HashMax = bad
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "telemetry.hash_max") {
+			t.Errorf("hash_max %q: error %v, want one naming telemetry.hash_max", bad, err)
+		}
+	}
+}
