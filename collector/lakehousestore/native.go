@@ -23,7 +23,13 @@ type nativeCols struct {
 	input []chproto.InputColumn
 	cols  []chproto.Column
 	fill  []func(base unsafe.Pointer, stride uintptr, n int)
-	keys  []string // scratch for sorted map keys
+	kvStr []kv[string] // scratch for sorted map entries
+	kvU32 []kv[uint32]
+}
+
+type kv[V any] struct {
+	k string
+	v V
 }
 
 // newNativeCols builds the columns and, per column, a filler that appends
@@ -150,14 +156,14 @@ func nativeColumn(a colAcc, nc *nativeCols) (chproto.Column, func(unsafe.Pointer
 		col := chproto.NewMap[string, string](mapKeys(a.col.Type), &chproto.ColStr{})
 		return col, func(base unsafe.Pointer, stride uintptr, n int) {
 			for i := 0; i < n; i++ {
-				appendSorted(col, *field[map[string]string](base, stride, i, off), &nc.keys)
+				appendSorted(col, *field[map[string]string](base, stride, i, off), &nc.kvStr)
 			}
 		}, nil
 	case kMapStrU32:
 		col := chproto.NewMap[string, uint32](mapKeys(a.col.Type), &chproto.ColUInt32{})
 		return col, func(base unsafe.Pointer, stride uintptr, n int) {
 			for i := 0; i < n; i++ {
-				appendSorted(col, *field[map[string]uint32](base, stride, i, off), &nc.keys)
+				appendSorted(col, *field[map[string]uint32](base, stride, i, off), &nc.kvU32)
 			}
 		}, nil
 	}
@@ -173,18 +179,26 @@ func mapKeys(typ string) chproto.ColumnOf[string] {
 
 // appendSorted appends one map row in key order, so the same rows always
 // encode to the same bytes (the block's hash is its dedup token).
-func appendSorted[V any](col *chproto.ColMap[string, V], m map[string]V, keys *[]string) {
-	ks := (*keys)[:0]
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	for _, k := range ks {
-		col.Keys.Append(k)
-		col.Values.Append(m[k])
+func appendSorted[V any](col *chproto.ColMap[string, V], m map[string]V, scratch *[]kv[V]) {
+	ents := sortedEntries(m, (*scratch)[:0])
+	for _, e := range ents {
+		col.Keys.Append(e.k)
+		col.Values.Append(e.v)
 	}
 	col.Offsets.Append(uint64(col.Keys.Rows()))
-	*keys = ks[:0]
+	*scratch = ents[:0]
+}
+
+// sortedEntries appends the entries of m to dst in key order (one pass
+// over the map, no lookups).
+func sortedEntries[V any](m map[string]V, dst []kv[V]) []kv[V] {
+	for k, v := range m {
+		dst = append(dst, kv[V]{k, v})
+	}
+	if len(dst) > 1 {
+		slices.SortFunc(dst, func(a, b kv[V]) int { return strings.Compare(a.k, b.k) })
+	}
+	return dst
 }
 
 // dateTime64Params parses DateTime64(P, 'TZ').

@@ -156,7 +156,8 @@ func (c *Codec) writeColumns(w *parquet.Writer, base unsafe.Pointer, stride uint
 	for l := range vals[:nleaf] {
 		vals[l] = vals[l][:0]
 	}
-	var keys []string
+	var kvStr []kv[string]
+	var kvU32 []kv[uint32]
 	for j, a := range c.accs {
 		leaf := c.pq.Leaf[j]
 		v := slices.Grow(vals[leaf], len(idx))
@@ -200,37 +201,18 @@ func (c *Codec) writeColumns(w *parquet.Writer, base unsafe.Pointer, stride uint
 					v = append(v, strVal(x).Level(min(k, 1), 1, leaf))
 				}
 			}
-		case kMapStrStr, kMapStrU32:
+		case kMapStrStr:
 			kv := vals[leaf+1]
 			for _, i := range idx {
-				var m1 map[string]string
-				var m2 map[string]uint32
-				keys = keys[:0]
-				if a.kind == kMapStrStr {
-					m1 = *(*map[string]string)(at(i))
-					for k := range m1 {
-						keys = append(keys, k)
-					}
-				} else {
-					m2 = *(*map[string]uint32)(at(i))
-					for k := range m2 {
-						keys = append(keys, k)
-					}
-				}
-				slices.Sort(keys)
-				if len(keys) == 0 {
-					v = append(v, parquet.NullValue().Level(0, 0, leaf))
-					kv = append(kv, parquet.NullValue().Level(0, 0, leaf+1))
-				}
-				for k, key := range keys {
-					rep := min(k, 1)
-					v = append(v, strVal(key).Level(rep, 1, leaf))
-					if m1 != nil {
-						kv = append(kv, strVal(m1[key]).Level(rep, 1, leaf+1))
-					} else {
-						kv = append(kv, parquet.Int32Value(int32(m2[key])).Level(rep, 1, leaf+1))
-					}
-				}
+				kvStr = sortedEntries(*(*map[string]string)(at(i)), kvStr[:0])
+				v, kv = mapLeaves(v, kv, kvStr, leaf, strVal)
+			}
+			vals[leaf+1] = kv
+		case kMapStrU32:
+			kv := vals[leaf+1]
+			for _, i := range idx {
+				kvU32 = sortedEntries(*(*map[string]uint32)(at(i)), kvU32[:0])
+				v, kv = mapLeaves(v, kv, kvU32, leaf, func(x uint32) parquet.Value { return parquet.Int32Value(int32(x)) })
 			}
 			vals[leaf+1] = kv
 		}
@@ -242,6 +224,20 @@ func (c *Codec) writeColumns(w *parquet.Writer, base unsafe.Pointer, stride uint
 		}
 	}
 	return nil
+}
+
+// mapLeaves appends one map row (sorted entries) to its key and value
+// leaves: an empty map is a null at definition level 0.
+func mapLeaves[V any](keys, vals []parquet.Value, ents []kv[V], leaf int, val func(V) parquet.Value) ([]parquet.Value, []parquet.Value) {
+	if len(ents) == 0 {
+		return append(keys, parquet.NullValue().Level(0, 0, leaf)), append(vals, parquet.NullValue().Level(0, 0, leaf+1))
+	}
+	for k, e := range ents {
+		rep := min(k, 1)
+		keys = append(keys, strVal(e.k).Level(rep, 1, leaf))
+		vals = append(vals, val(e.v).Level(rep, 1, leaf+1))
+	}
+	return keys, vals
 }
 
 // flat appends one required (level 0) value per row.
