@@ -11,6 +11,7 @@
 #   WALK_PASSES=3 (default): grep walks the tree that many times per run
 #   HASH_MAX=256KiB: the profile's telemetry.hash_max (default 1MiB)
 #   WARDEN_BEFORE=/path/to/older/warden: also walk under that build (A/B)
+#   ALT_FLAGS="--sensor-nice 0": also walk under this build with these flags
 # Each mode runs the same bash script that times the workload itself
 # ("in session": no warden start-up/teardown) beside the end-to-end time.
 set -euo pipefail
@@ -71,7 +72,9 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 # The agent is the same bash script in every mode; it times the workload
 # itself (bash's `time`, appended to $WORK/proj/inner), so the in-session
 # time leaves out warden's start-up and teardown. The outside time is the
-# whole `warden run` (or the bare bash), end to end.
+# whole `warden run` (or the bare bash), end to end. "agent CPU" is the
+# workload's own user + sys time (less sensitive to other load on the box:
+# it shows the in-context kernel cost of the sandbox and the eBPF programs).
 INNER="$WORK/proj/inner"
 timed() { # timed MODE-FILE PREFIX... -- SCRIPT: runs bash -c SCRIPT under PREFIX
   local out=$1; shift
@@ -80,13 +83,14 @@ timed() { # timed MODE-FILE PREFIX... -- SCRIPT: runs bash -c SCRIPT under PREFI
   : > "$INNER"; chown $AGENT_UID "$INNER"
   rm -rf "$WORK/buf"
   local t; t=$(now)
-  "${pre[@]}" "$BASH_BIN" -c "TIMEFORMAT=%R; { time { $1 ; } >/dev/null 2>&1 ; } 2>>$INNER" 2>>"$WORK/stderr.log" || true
+  "${pre[@]}" "$BASH_BIN" -c "TIMEFORMAT='%R %U %S'; { time { $1 ; } >/dev/null 2>&1 ; } 2>>$INNER" 2>>"$WORK/stderr.log" || true
   echo "$(now) - $t" | bc >> "$WORK/$out"
-  cat "$INNER" >> "$WORK/$out.inner"
+  awk '{print $1}' "$INNER" >> "$WORK/$out.inner"
+  awk '{print $2 + $3}' "$INNER" >> "$WORK/$out.cpu" # the agent's own CPU (user + sys)
 }
 WALK_PASSES=${WALK_PASSES:-3}
 WALK="for p in \$(seq $WALK_PASSES); do $GREP -r -c WARDEN_NO_MATCH_ZZ /usr/share /usr/lib/x86_64-linux-gnu; done"
-for m in build.bare build.warden walk.bare walk.warden walk.enforce walk.before; do : > "$WORK/$m"; : > "$WORK/$m.inner"; done
+for m in build.bare build.warden walk.bare walk.warden walk.enforce walk.alt walk.before; do : > "$WORK/$m"; : > "$WORK/$m.inner"; : > "$WORK/$m.cpu"; done
 : > "$WORK/stderr.log"
 LOADS=""
 for i in $(seq 1 "$N"); do
@@ -102,6 +106,10 @@ for i in $(seq 1 "$N"); do
   timed walk.warden wrun -- "$WALK"
   # Enforcement only (sandbox + egress allowlist, no exec/open telemetry).
   timed walk.enforce wrun --no-telemetry -- "$WALK"
+  # The same build with other flags, same run: ALT_FLAGS="--sensor-nice 0".
+  if [ -n "${ALT_FLAGS:-}" ]; then
+    timed walk.alt wrun $ALT_FLAGS -- "$WALK"
+  fi
   # An earlier build, same run (before/after): WARDEN_BEFORE=path/to/warden.
   if [ -n "${WARDEN_BEFORE:-}" ]; then
     timed walk.before wbefore -- "$WALK"
@@ -117,21 +125,31 @@ echo "endpoint overhead, N=$N per mode, interleaved, medians (seconds); load at 
 row() { # row LABEL BARE-FILE OTHER-FILE
   local b s
   b=$(median < "$WORK/$2"); s=$(median < "$WORK/$3")
-  local l=${3#*.}; l=${l%.inner}
+  local l=${3#*.}; l=${l%.inner}; l=${l%.cpu}
   printf '%-22s bare %8.3f  %-8s %8.3f  overhead %+6.1f %%   (bare: %s| %s)\n' "$1" "$b" "$l" "$s" \
     "$(echo "($s - $b) * 100 / $b" | bc -l)" "$(tr '\n' ' ' < "$WORK/$2")" "$(tr '\n' ' ' < "$WORK/$3")"
 }
 if [ -s "$WORK/build.bare" ]; then
   row "build, end to end" build.bare build.warden
   row "build, in session" build.bare.inner build.warden.inner
+  row "build, agent CPU" build.bare.cpu build.warden.cpu
 fi
 row "walk, end to end" walk.bare walk.warden
 row "walk, in session" walk.bare.inner walk.warden.inner
+row "walk, agent CPU" walk.bare.cpu walk.warden.cpu
 row "walk enforce, e2e" walk.bare walk.enforce
 row "walk enforce, in" walk.bare.inner walk.enforce.inner
+row "walk enforce, CPU" walk.bare.cpu walk.enforce.cpu
+if [ -s "$WORK/walk.alt" ]; then
+  row "walk alt, e2e" walk.bare walk.alt
+  row "walk alt, in" walk.bare.inner walk.alt.inner
+  row "walk alt, CPU" walk.bare.cpu walk.alt.cpu
+  echo "alt: $ALT_FLAGS"
+fi
 if [ -s "$WORK/walk.before" ]; then
   row "walk before, e2e" walk.bare walk.before
   row "walk before, in" walk.bare.inner walk.before.inner
+  row "walk before, CPU" walk.bare.cpu walk.before.cpu
 fi
 row "start-up /bin/true" start.bare start.warden
 echo "walk: $WALK_PASSES passes over $files files under /usr/share and /usr/lib/x86_64-linux-gnu"
