@@ -633,18 +633,19 @@ func hex4(b []byte, i int) (rune, bool) {
 // has validated.
 func unquote(lit []byte) string {
 	body := lit[1 : len(lit)-1]
+	// Escapes are ASCII, so the literal is valid UTF-8 iff every run
+	// between them is: one check for all of them.
+	if !utf8.Valid(body) {
+		b, _ := jsontext.AppendUnquote(nil, lit) // invalid UTF-8 becomes U+FFFD, as a decoder would
+		return string(b)
+	}
 	out := make([]byte, 0, len(body))
 	for i := 0; i < len(body); {
 		j := bytes.IndexByte(body[i:], '\\')
 		if j < 0 {
 			j = len(body) - i
 		}
-		run := body[i : i+j]
-		if !utf8.Valid(run) {
-			b, _ := jsontext.AppendUnquote(nil, lit) // invalid UTF-8 becomes U+FFFD, as a decoder would
-			return string(b)
-		}
-		out = append(out, run...)
+		out = append(out, body[i:i+j]...)
 		i += j
 		if i == len(body) {
 			break
@@ -666,6 +667,9 @@ func unquote(lit []byte) string {
 // expansion or lit has what unquote leaves to jsontext.
 func rawOffsets(lit []byte, offs []int) (raw []int, ok bool) {
 	body := lit[1 : len(lit)-1]
+	if !utf8.Valid(body) {
+		return nil, false
+	}
 	raw = make([]int, 0, len(offs))
 	i, dec := 0, 0 // position in body, in the decoded text
 	for _, d := range offs {
@@ -675,15 +679,13 @@ func rawOffsets(lit []byte, offs []int) (raw []int, ok bool) {
 				j = len(body) - i
 			}
 			if dec+j >= d {
-				// d lies in this run of unescaped bytes (or at its end).
-				if !utf8.Valid(body[i : i+(d-dec)]) {
+				// d lies in this run of unescaped bytes (or at its end),
+				// and must not split a character.
+				i, dec = i+(d-dec), d
+				if i < len(body) && !utf8.RuneStart(body[i]) {
 					return nil, false
 				}
-				i, dec = i+(d-dec), d
 				break
-			}
-			if !utf8.Valid(body[i : i+j]) {
-				return nil, false
 			}
 			i, dec = i+j, dec+j
 			r, n, ok := escape(body, i)
