@@ -47,6 +47,19 @@ func BenchmarkCodecEvents(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/row")
 	})
+	b.Run("decode", func(b *testing.B) {
+		data, err := c.EncodeNative(rows, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.DecodeNative(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/row")
+	})
 	b.Run("parquet", func(b *testing.B) {
 		b.ReportAllocs()
 		var scratch [][]parquet.Value

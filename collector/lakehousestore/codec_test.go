@@ -181,3 +181,20 @@ func TestNativeRoundTripAndDeterminism(t *testing.T) {
 		t.Fatalf("prompt key round trip: %#v", g)
 	}
 }
+
+// Malformed bytes (a truncated block, garbage) are an error, never a panic.
+func TestDecodeNativeRejectsMalformed(t *testing.T) {
+	c, err := NewCodec(schema.EventsTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := c.EncodeNative([]schema.Event{injectionEvent()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]byte{nil, {0xff}, good[:len(good)/2], append([]byte{3, 1}, good[2:]...), bytes.Repeat([]byte{0xff}, 64)} {
+		if _, err := c.DecodeNative(bad); err == nil {
+			t.Errorf("decoding %d malformed bytes succeeded", len(bad))
+		}
+	}
+}
