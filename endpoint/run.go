@@ -201,7 +201,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	defer cg.Remove()
+	defer func() {
+		t := time.Now()
+		cg.Remove()
+		if timing {
+			fmt.Fprintf(os.Stderr, "warden run: %-8s %6.1f ms\n", "rmcgroup", float64(time.Since(t).Microseconds())/1000)
+		}
+	}()
 	if err := ebpf.EnsureTracefs(); err != nil {
 		return res, err
 	}
@@ -215,7 +221,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	defer bpf.Close()
+	defer func() {
+		t := time.Now()
+		_ = bpf.Close()
+		if timing {
+			fmt.Fprintf(os.Stderr, "warden run: %-8s %6.1f ms\n", "unload", float64(time.Since(t).Microseconds())/1000)
+		}
+	}()
 	// 64 k hash-cache entries (~10 MB): a project, its dependencies and
 	// toolchain fit, so files read again are not re-read and re-hashed.
 	conv := &converter{base: base, pseudo: o.Pseudonyms, hashes: newHashCache(1<<16, o.Profile.HashMaxBytes()), cgid: cg.ID}

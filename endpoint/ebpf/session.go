@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
@@ -95,6 +100,13 @@ func Open(cgroupPath string, allow []Allow, watch map[uint32]uint32) (*Session, 
 	if err := spec.Variables["target_cgid"].Set(st.Ino); err != nil {
 		return nil, fmt.Errorf("ebpf: target_cgid: %w", err)
 	}
+	var bprmOff uint32
+	if len(watch) > 0 {
+		bprmOff = bprmFilenameOffset()
+		if err := spec.Variables["bprm_filename_off"].Set(bprmOff); err != nil {
+			return nil, fmt.Errorf("ebpf: bprm_filename_off: %w", err)
+		}
+	}
 	if len(watch) == 0 {
 		// Enforcement only: egress verdicts alone, so a 1 MiB ring is
 		// plenty and start-up skips allocating and mapping 64 MiB.
@@ -138,15 +150,16 @@ func Open(cgroupPath string, allow []Allow, watch map[uint32]uint32) (*Session, 
 	// An empty watch list is enforcement only: no telemetry programs at
 	// all (a raw sys_exit program costs every syscall on the machine).
 	if len(watch) > 0 {
-		for _, tp := range []struct {
-			g, n string
-			p    *ebpf.Program
-		}{
-			{"sched", "sched_process_exec", s.objs.SchedExec},
-		} {
-			l, err := link.Tracepoint(tp.g, tp.n, tp.p, nil)
+		if bprmOff != 0 {
+			l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sched_process_exec", Program: s.objs.SchedExecRaw})
 			if err != nil {
-				return fail(fmt.Errorf("ebpf: tracepoint %s/%s: %w (is tracefs mounted?)", tp.g, tp.n, err))
+				return fail(fmt.Errorf("ebpf: raw tracepoint sched_process_exec: %w", err))
+			}
+			s.links = append(s.links, l)
+		} else {
+			l, err := link.Tracepoint("sched", "sched_process_exec", s.objs.SchedExec, nil)
+			if err != nil {
+				return fail(fmt.Errorf("ebpf: tracepoint sched/sched_process_exec: %w (is tracefs mounted?)", err))
 			}
 			s.links = append(s.links, l)
 		}
@@ -243,9 +256,15 @@ func (s *Session) Close() error {
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
-	for _, l := range s.links {
-		errs = append(errs, l.Close())
+	// Each detach may wait for an RCU grace period (tens of ms for the
+	// sys_exit tracepoint); closed together, the waits overlap.
+	lerrs := make([]error, len(s.links))
+	var wg sync.WaitGroup
+	for i, l := range s.links {
+		wg.Go(func() { lerrs[i] = l.Close() })
 	}
+	wg.Wait()
+	errs = append(errs, lerrs...)
 	errs = append(errs, s.objs.Close())
 	return errors.Join(errs...)
 }
@@ -304,3 +323,48 @@ func bootTime() time.Time {
 var _ = [1]struct{}{}[unsafe.Offsetof(wardenEvent{}.Path)-96]
 var _ = [1]struct{}{}[unsafe.Offsetof(wardenEvent{}.Ppid)-76]
 var _ = [1]struct{}{}[unsafe.Sizeof(wardenEvent{})-352]
+
+// bprmOffsetCache keeps linux_binprm.filename's offset per kernel build:
+// parsing the kernel's BTF for it takes ~50 ms, once per boot is enough.
+const bprmOffsetCache = "/run/warden/bprm-filename-offset"
+
+// bprmFilenameOffset is the offset of linux_binprm.filename in this
+// kernel, from its BTF (cached per kernel build in /run), or 0 when
+// unknown (then the perf tracepoint reports execs).
+func bprmFilenameOffset() uint32 {
+	var uts unix.Utsname
+	_ = unix.Uname(&uts)
+	build := unix.ByteSliceToString(uts.Release[:]) + " " + unix.ByteSliceToString(uts.Version[:])
+	if b, err := os.ReadFile(bprmOffsetCache); err == nil {
+		if k, v, ok := strings.Cut(strings.TrimSpace(string(b)), "\n"); ok && k == build {
+			if n, err := strconv.ParseUint(v, 10, 32); err == nil && n > 0 && n < 4096 {
+				return uint32(n)
+			}
+		}
+	}
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return 0
+	}
+	var bp *btf.Struct
+	if err := spec.TypeByName("linux_binprm", &bp); err != nil {
+		return 0
+	}
+	for _, m := range bp.Members {
+		if m.Name != "filename" {
+			continue
+		}
+		if p, ok := btf.UnderlyingType(m.Type).(*btf.Pointer); !ok || m.BitfieldSize != 0 || p == nil {
+			return 0
+		}
+		off := uint32(m.Offset.Bytes())
+		if os.MkdirAll(filepath.Dir(bprmOffsetCache), 0o700) == nil {
+			tmp := bprmOffsetCache + ".tmp"
+			if os.WriteFile(tmp, []byte(build+"\n"+strconv.FormatUint(uint64(off), 10)+"\n"), 0o600) == nil {
+				_ = os.Rename(tmp, bprmOffsetCache)
+			}
+		}
+		return off
+	}
+	return 0
+}

@@ -9,7 +9,9 @@
 //     (flags, path, result), the watched syscalls (execve, ptrace, mount,
 //     bpf, socket, unshare, kill, ...) when they fail, which is how seccomp
 //     and Landlock denials become events.
-//   - tracepoint/sched/sched_process_exec: successful execs.
+//   - raw_tracepoint/sched_process_exec (or, when the kernel's BTF does not
+//     give linux_binprm's layout, tracepoint/sched/sched_process_exec):
+//     successful execs.
 // Everything goes to user space through one ring buffer; a per-CPU counter
 // records events lost because the ring buffer was full.
 // BPF LSM and fentry are not available on the target kernels, so nothing
@@ -226,6 +228,27 @@ int sched_exec(struct sched_exec_ctx *ctx) {
 		return 0;
 	__u32 off = ctx->filename_loc & 0xFFFF;
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path), (void *)ctx + off);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+// Offset of linux_binprm.filename, from the kernel's BTF (set at load
+// time; 0: unknown, the perf tracepoint above is used instead).
+volatile const __u32 bprm_filename_off = 0;
+
+// raw_tracepoint/sched_process_exec(p, old_pid, bprm): the same event as
+// sched_exec, without a perf event: detaching a perf tracepoint waits for
+// a grace period (~80 ms at the end of every session), a raw one does not.
+SEC("raw_tracepoint/sched_process_exec")
+int sched_exec_raw(struct bpf_raw_tracepoint_args *ctx) {
+	if (!in_session() || bprm_filename_off == 0)
+		return 0;
+	struct event *e = reserve(EV_EXEC);
+	if (!e)
+		return 0;
+	const char *fn = 0;
+	bpf_probe_read_kernel(&fn, sizeof(fn), (void *)ctx->args[2] + bprm_filename_off);
+	bpf_probe_read_kernel_str(e->path, sizeof(e->path), fn);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -43,19 +43,21 @@ type wardenEvent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	wardenMapAllow         = "allow"
-	wardenMapCounters      = "counters"
-	wardenMapEvents        = "events"
-	wardenMapWatch         = "watch"
-	wardenProgConnect4     = "connect4"
-	wardenProgConnect6     = "connect6"
-	wardenProgSchedExec    = "sched_exec"
-	wardenProgSendmsg4     = "sendmsg4"
-	wardenProgSendmsg6     = "sendmsg6"
-	wardenProgSysExit      = "sys_exit"
-	wardenVarTargetCgid    = "target_cgid"
-	wardenVarUnusedDestKey = "unused_dest_key"
-	wardenVarUnusedEvent   = "unused_event"
+	wardenMapAllow           = "allow"
+	wardenMapCounters        = "counters"
+	wardenMapEvents          = "events"
+	wardenMapWatch           = "watch"
+	wardenProgConnect4       = "connect4"
+	wardenProgConnect6       = "connect6"
+	wardenProgSchedExec      = "sched_exec"
+	wardenProgSchedExecRaw   = "sched_exec_raw"
+	wardenProgSendmsg4       = "sendmsg4"
+	wardenProgSendmsg6       = "sendmsg6"
+	wardenProgSysExit        = "sys_exit"
+	wardenVarBprmFilenameOff = "bprm_filename_off"
+	wardenVarTargetCgid      = "target_cgid"
+	wardenVarUnusedDestKey   = "unused_dest_key"
+	wardenVarUnusedEvent     = "unused_event"
 )
 
 // loadWarden returns the embedded CollectionSpec for warden.
@@ -100,12 +102,13 @@ type wardenSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type wardenProgramSpecs struct {
-	Connect4  *ebpf.ProgramSpec `ebpf:"connect4"`
-	Connect6  *ebpf.ProgramSpec `ebpf:"connect6"`
-	SchedExec *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	Sendmsg4  *ebpf.ProgramSpec `ebpf:"sendmsg4"`
-	Sendmsg6  *ebpf.ProgramSpec `ebpf:"sendmsg6"`
-	SysExit   *ebpf.ProgramSpec `ebpf:"sys_exit"`
+	Connect4     *ebpf.ProgramSpec `ebpf:"connect4"`
+	Connect6     *ebpf.ProgramSpec `ebpf:"connect6"`
+	SchedExec    *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecRaw *ebpf.ProgramSpec `ebpf:"sched_exec_raw"`
+	Sendmsg4     *ebpf.ProgramSpec `ebpf:"sendmsg4"`
+	Sendmsg6     *ebpf.ProgramSpec `ebpf:"sendmsg6"`
+	SysExit      *ebpf.ProgramSpec `ebpf:"sys_exit"`
 }
 
 // wardenMapSpecs contains maps before they are loaded into the kernel.
@@ -122,9 +125,10 @@ type wardenMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type wardenVariableSpecs struct {
-	TargetCgid    *ebpf.VariableSpec `ebpf:"target_cgid"`
-	UnusedDestKey *ebpf.VariableSpec `ebpf:"unused_dest_key"`
-	UnusedEvent   *ebpf.VariableSpec `ebpf:"unused_event"`
+	BprmFilenameOff *ebpf.VariableSpec `ebpf:"bprm_filename_off"`
+	TargetCgid      *ebpf.VariableSpec `ebpf:"target_cgid"`
+	UnusedDestKey   *ebpf.VariableSpec `ebpf:"unused_dest_key"`
+	UnusedEvent     *ebpf.VariableSpec `ebpf:"unused_event"`
 }
 
 // wardenObjects contains all objects after they have been loaded into the kernel.
@@ -166,21 +170,23 @@ func (m *wardenMaps) Close() error {
 //
 // It can be passed to loadWardenObjects or ebpf.CollectionSpec.LoadAndAssign.
 type wardenVariables struct {
-	TargetCgid    *ebpf.Variable `ebpf:"target_cgid"`
-	UnusedDestKey *ebpf.Variable `ebpf:"unused_dest_key"`
-	UnusedEvent   *ebpf.Variable `ebpf:"unused_event"`
+	BprmFilenameOff *ebpf.Variable `ebpf:"bprm_filename_off"`
+	TargetCgid      *ebpf.Variable `ebpf:"target_cgid"`
+	UnusedDestKey   *ebpf.Variable `ebpf:"unused_dest_key"`
+	UnusedEvent     *ebpf.Variable `ebpf:"unused_event"`
 }
 
 // wardenPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadWardenObjects or ebpf.CollectionSpec.LoadAndAssign.
 type wardenPrograms struct {
-	Connect4  *ebpf.Program `ebpf:"connect4"`
-	Connect6  *ebpf.Program `ebpf:"connect6"`
-	SchedExec *ebpf.Program `ebpf:"sched_exec"`
-	Sendmsg4  *ebpf.Program `ebpf:"sendmsg4"`
-	Sendmsg6  *ebpf.Program `ebpf:"sendmsg6"`
-	SysExit   *ebpf.Program `ebpf:"sys_exit"`
+	Connect4     *ebpf.Program `ebpf:"connect4"`
+	Connect6     *ebpf.Program `ebpf:"connect6"`
+	SchedExec    *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecRaw *ebpf.Program `ebpf:"sched_exec_raw"`
+	Sendmsg4     *ebpf.Program `ebpf:"sendmsg4"`
+	Sendmsg6     *ebpf.Program `ebpf:"sendmsg6"`
+	SysExit      *ebpf.Program `ebpf:"sys_exit"`
 }
 
 func (p *wardenPrograms) Close() error {
@@ -188,6 +194,7 @@ func (p *wardenPrograms) Close() error {
 		p.Connect4,
 		p.Connect6,
 		p.SchedExec,
+		p.SchedExecRaw,
 		p.Sendmsg4,
 		p.Sendmsg6,
 		p.SysExit,
