@@ -89,6 +89,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 	var off, seq int64
 	var text strings.Builder
 	firstText := true
+	unflushed := false
 
 	flush := func(safe int64) {
 		n := 0
@@ -106,9 +107,16 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 		}
 		if n > 0 {
 			held = held[n:]
-			if fl != nil {
-				fl.Flush()
-			}
+			unflushed = true
+		}
+		// Events the upstream has already sent go out in one write:
+		// flushing each would cost a syscall and a wake-up of the client
+		// per event while the next one is at hand (the role event before
+		// the first text, say). Nothing written waits on the network
+		// unflushed.
+		if unflushed && fl != nil && !eventBuffered(br) {
+			fl.Flush()
+			unflushed = false
 		}
 	}
 	cut := func(f Finding) *wardenError {
@@ -222,4 +230,15 @@ func reencodeEvent(name string, doc map[string]any) []byte {
 	buf.Truncate(buf.Len() - 1)
 	buf.WriteString("\n\n")
 	return buf.Bytes()
+}
+
+// eventBuffered reports whether br already holds a whole further event, so
+// reading it will not wait on the network.
+func eventBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := br.Peek(n)
+	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\r\n\r\n"))
 }
