@@ -1,0 +1,49 @@
+package gateway_test
+
+import (
+	"bufio"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden/internal/stubmodel"
+)
+
+// TestStreamEventsNotHeldBack: the gateway writes events the upstream has
+// already sent in one flush, but never keeps a written event back while it
+// waits for the next one: with the stub pausing between chunks, each text
+// chunk reaches the client a pause before the next.
+func TestStreamEventsNotHeldBack(t *testing.T) {
+	const pause = 150 * time.Millisecond
+	e := newEnv(t, envOpt{stub: stubmodel.Options{Text: "Here is a short summary.", ChunkSize: 8, ChunkDelay: pause}})
+	body := `{"model":"gpt-5.1","stream":true,"messages":[{"role":"user","content":"summarise"}]}`
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer warden-local")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var at []time.Time
+	var got strings.Builder
+	br := bufio.NewReader(resp.Body)
+	for {
+		line, err := br.ReadString('\n')
+		if i := strings.Index(line, `"content":"`); i >= 0 && !strings.Contains(line, `"content":""`) {
+			at = append(at, time.Now())
+			got.WriteString(line[i+len(`"content":"`) : i+len(`"content":"`)+strings.IndexByte(line[i+len(`"content":"`):], '"')])
+		}
+		if err != nil {
+			break
+		}
+	}
+	if got.String() != "Here is a short summary." || len(at) < 3 {
+		t.Fatalf("streamed text %q in %d events", got.String(), len(at))
+	}
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < pause/2 {
+			t.Fatalf("text events %d and %d arrived %v apart: the first was held until the next was sent", i-1, i, gap)
+		}
+	}
+}
