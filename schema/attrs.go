@@ -57,4 +57,11 @@ const (
 const (
 	AttrTenant    = AttrPrefix + "tenant"
 	DefaultTenant = "default"
+	// InvalidTenant receives records whose tenant can never have keys
+	// (e.g. "../../etc"): fieldhash reroutes them here instead of refusing
+	// their whole request, and keeps a pseudonym of the original under
+	// AttrInvalidTenant. Valid as a key name, and namespaced so no real
+	// tenant is mixed into it.
+	InvalidTenant     = "warden.invalid-tenant"
+	AttrInvalidTenant = AttrPrefix + "invalid_tenant"
 )

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -41,6 +42,10 @@ type fieldProcessor struct {
 
 	mu      sync.Mutex
 	tenants map[string]*tenantState
+
+	rerouted   atomic.Int64 // records moved to schema.InvalidTenant
+	warnedBad  sync.Map     // invalid tenant value -> struct{} (warn once each)
+	warnedBadN atomic.Int64
 }
 
 // tenantState holds the pseudonymizers of one tenant's current (and,
@@ -308,8 +313,42 @@ func (p *fieldProcessor) resourceTenant(ctx context.Context, res pcommon.Resourc
 	return fieldpath.ResourceTenant(ctx, res.Attributes(), p.cfg.Tenant.FromAttribute, p.cfg.Tenant.FromAuth, schema.DefaultTenant)
 }
 
+// checkTenant returns t when it can have keys. Otherwise the record or
+// resource m is rerouted to schema.InvalidTenant: its tenant attribute is
+// rewritten (so promptcrypt and the exporter follow) and a pseudonym of the
+// bad value is kept under schema.AttrInvalidTenant. The sender's other
+// records go on; nothing is refused, nothing is forwarded unhashed.
+func (p *fieldProcessor) checkTenant(m pcommon.Map, t string, bt *batchTenants) (string, error) {
+	if vault.ValidTenant(t) == nil {
+		return t, nil
+	}
+	st, err := bt.get(schema.InvalidTenant)
+	if err != nil {
+		return "", err
+	}
+	m.PutStr(p.cfg.Tenant.FromAttribute, schema.InvalidTenant)
+	m.PutStr(schema.AttrInvalidTenant, st.cur.Value(t))
+	p.rerouted.Add(1)
+	if p.warnedBadN.Load() < 100 {
+		if _, seen := p.warnedBad.LoadOrStore(t, struct{}{}); !seen {
+			p.warnedBadN.Add(1)
+			p.logger.Warn("fieldhash: records name a tenant that can never have keys; rerouted to the invalid-tenant quarantine, pseudonymized there",
+				zap.String("tenant", fmt.Sprintf("%q", t)), zap.String("rerouted_to", schema.InvalidTenant),
+				zap.String("want", "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"))
+		}
+	}
+	return schema.InvalidTenant, nil
+}
+
 func (p *fieldProcessor) recordAttrs(attrs pcommon.Map, rt string, bt *batchTenants) (*tenantState, error) {
-	st, err := bt.get(fieldpath.RecordTenant(attrs, p.cfg.Tenant.FromAttribute, rt))
+	t := fieldpath.RecordTenant(attrs, p.cfg.Tenant.FromAttribute, rt)
+	if t != rt { // the record names its own tenant
+		var err error
+		if t, err = p.checkTenant(attrs, t, bt); err != nil {
+			return nil, err
+		}
+	}
+	st, err := bt.get(t)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +369,10 @@ func (p *fieldProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		rt := p.resourceTenant(ctx, rl.Resource())
+		rt, err := p.checkTenant(rl.Resource().Attributes(), p.resourceTenant(ctx, rl.Resource()), bt)
+		if err != nil {
+			return ld, err
+		}
 		rst, err := bt.get(rt)
 		if err != nil {
 			return ld, err
@@ -383,7 +425,10 @@ func (p *fieldProcessor) processTraces(ctx context.Context, td ptrace.Traces) (p
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		rt := p.resourceTenant(ctx, rs.Resource())
+		rt, err := p.checkTenant(rs.Resource().Attributes(), p.resourceTenant(ctx, rs.Resource()), bt)
+		if err != nil {
+			return td, err
+		}
 		rst, err := bt.get(rt)
 		if err != nil {
 			return td, err
@@ -420,7 +465,10 @@ func (p *fieldProcessor) processMetrics(ctx context.Context, md pmetric.Metrics)
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
-		rt := p.resourceTenant(ctx, rm.Resource())
+		rt, err := p.checkTenant(rm.Resource().Attributes(), p.resourceTenant(ctx, rm.Resource()), bt)
+		if err != nil {
+			return md, err
+		}
 		rst, err := bt.get(rt)
 		if err != nil {
 			return md, err

@@ -9,14 +9,15 @@ import (
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/wardenhq/warden/collector/keyring/keyringtest"
+	"github.com/wardenhq/warden/schema"
 	"github.com/wardenhq/warden/vault"
 )
 
@@ -227,14 +228,53 @@ func TestStartWithoutKeyringFails(t *testing.T) {
 	}
 }
 
-func TestInvalidTenantIsPermanentError(t *testing.T) {
+// A tenant that can never have keys does not sink its request: the records
+// naming it are rerouted to the invalid-tenant quarantine and pseudonymized
+// there (the bad value only as a pseudonym); the request's other records
+// keep their tenant and go on.
+func TestInvalidTenantIsQuarantined(t *testing.T) {
 	host, _ := keyringtest.New(t)
 	p, sink := newLogs(t, host, createDefaultConfig().(*Config))
-	err := p.ConsumeLogs(context.Background(), sample("../../etc"))
-	if !consumererror.IsPermanent(err) || !strings.Contains(err.Error(), `"../../etc"`) {
-		t.Fatalf("got %v", err)
+	if err := p.ConsumeLogs(context.Background(), sample("../../etc")); err != nil {
+		t.Fatalf("a bad resource tenant refused the request: %v", err)
 	}
-	if len(sink.AllLogs()) != 0 {
-		t.Fatal("records with an unusable tenant were forwarded unhashed")
+	// One request: a record naming a bad tenant of its own beside a good one.
+	ld := sample("acme")
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	lrs.At(0).CopyTo(lrs.AppendEmpty())
+	lrs.At(1).Attributes().PutStr("warden.tenant", "a/b\x00")
+	if err := p.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatalf("a bad record tenant refused the request: %v", err)
+	}
+	got := sink.AllLogs()
+	if len(got) != 2 || got[1].LogRecordCount() != 2 {
+		t.Fatalf("forwarded %d requests", len(got))
+	}
+	res := got[0].ResourceLogs().At(0).Resource().Attributes()
+	if v, _ := res.Get("warden.tenant"); v.Str() != schema.InvalidTenant {
+		t.Fatalf("resource tenant = %q", v.Str())
+	}
+	if v, _ := res.Get(schema.AttrInvalidTenant); !vault.HasPseudonymPrefix(v.Str()) {
+		t.Fatalf("original tenant kept as %q, want a pseudonym", v.Str())
+	}
+	bad := got[1].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).Attributes()
+	good := got[1].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+	if v, _ := bad.Get("warden.tenant"); v.Str() != schema.InvalidTenant {
+		t.Fatalf("record tenant = %q", v.Str())
+	}
+	if _, ok := good.Get("warden.tenant"); ok {
+		t.Fatal("the good record got a tenant attribute of its own")
+	}
+	// Both records hashed, under different tenant keys.
+	for i, a := range []pcommon.Map{got[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes(), bad, good} {
+		v, _ := a.Get("user.id")
+		if !vault.HasPseudonymPrefix(v.Str()) || strings.Contains(v.Str(), "canary") {
+			t.Fatalf("record %d: user.id = %q", i, v.Str())
+		}
+	}
+	bv, _ := bad.Get("user.id")
+	gv, _ := good.Get("user.id")
+	if bv.Str() == gv.Str() {
+		t.Fatal("the quarantined record was hashed under the good tenant's key")
 	}
 }
