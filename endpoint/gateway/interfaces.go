@@ -38,6 +38,10 @@ type Redactor interface {
 	Redact(text string, fs []Finding) (out string, n int)
 	// Restore puts this redactor's values back for its placeholders.
 	Restore(text string) (out string, changed bool)
+	// PartialPlaceholder is the length of the start of a placeholder at
+	// the end of text (0 if none), which a stream's next event may
+	// complete.
+	PartialPlaceholder(text string) int
 }
 
 // StreamScanner scans a response as it streams.

@@ -154,6 +154,8 @@ func (r *fakeRedactor) Redact(text string, fs []Finding) (string, int) {
 
 func (r *fakeRedactor) Restore(s string) (string, bool) { return s, false }
 
+func (r *fakeRedactor) PartialPlaceholder(string) int { return 0 }
+
 // TestRawRedactSplices: redactions are spliced into the client's bytes; the
 // result decodes to the original document with the values replaced, and
 // every byte outside the replaced values is the client's.

@@ -67,6 +67,15 @@ type heldEvent struct {
 	end     int64 // stream text offset this event's text ends at
 	textLen int64
 	hasText bool
+	// With restore on, an event whose text ends in the start of a
+	// placeholder ("... [REDACTED_US_S") waits for the next text event of
+	// the same field: the start moves there, so the whole placeholder is
+	// restored in one event.
+	carry   bool
+	name    string
+	doc     map[string]any
+	tail    textRef
+	tailLen int
 }
 
 // relayStream forwards an SSE response event by event. Each event's
@@ -85,7 +94,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 	}
 	ss := g.o.Detector.NewStream(g.cfg.DLP.ResponseBlockTypes)
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
-	var held []heldEvent
+	var held []*heldEvent
 	var off, seq int64
 	var text strings.Builder
 	firstText := true
@@ -93,7 +102,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 
 	flush := func(safe int64) {
 		n := 0
-		for n < len(held) && held[n].end <= safe {
+		for n < len(held) && held[n].end <= safe && !held[n].carry {
 			h := held[n]
 			_, _ = w.Write(h.raw)
 			if h.hasText {
@@ -141,10 +150,17 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 		return Finding{}, false
 	}
 	var curSafe int64
+	var carrier *heldEvent // the held event whose text ends in a placeholder's start
+	drop := func() {       // give up the carry: the event goes out as it is
+		if carrier != nil {
+			carrier.carry = false
+			carrier = nil
+		}
+	}
 	for {
 		e, err := readEvent(br)
 		if len(e.raw) > 0 {
-			h := heldEvent{raw: e.raw}
+			h := &heldEvent{raw: e.raw, name: e.name}
 			var doc map[string]any
 			if len(e.data) > 0 && e.data[0] == '{' {
 				d := json.NewDecoder(bytes.NewReader(e.data))
@@ -161,7 +177,19 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 					mergeUsage(api, &ev.Usage, u)
 				}
 				changed := false
-				for _, t := range eventTexts(api, doc) {
+				texts := eventTexts(api, doc)
+				if len(texts) == 0 && g.cfg.DLP.RestoreResponses && bytes.Contains(e.data, []byte("[REDACTED_")) {
+					// An event repeating text already streamed (Responses'
+					// output_text.done, output_item.done, response.completed):
+					// scanned as deltas, restored here as a whole.
+					for _, t := range walkText(doc, "response", "", nil) {
+						if out, ok := red.Restore(t.get()); ok {
+							t.set(out)
+							changed = true
+						}
+					}
+				}
+				for _, t := range texts {
 					s := t.get()
 					text.WriteString(s)
 					off += int64(len(s))
@@ -173,11 +201,34 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 						return cut(f)
 					}
 					h.hasText = true
-					if g.cfg.DLP.RestoreResponses {
-						if out, ok := red.Restore(s); ok {
-							t.set(out)
+					if !g.cfg.DLP.RestoreResponses {
+						continue
+					}
+					if carrier != nil {
+						if carrier.tail.key != t.key {
+							drop()
+						} else {
+							// Move the placeholder's start here.
+							prev := carrier.tail.get()
+							head := prev[len(prev)-carrier.tailLen:]
+							carrier.tail.set(prev[:len(prev)-carrier.tailLen])
+							carrier.raw = reencodeEvent(carrier.name, carrier.doc)
+							carrier.textLen -= int64(len(head))
+							h.textLen += int64(len(head))
+							s = head + s
+							t.set(s)
 							changed = true
+							drop()
 						}
+					}
+					if out, ok := red.Restore(s); ok {
+						s = out
+						t.set(out)
+						changed = true
+					}
+					if n := red.PartialPlaceholder(s); n > 0 && carrier == nil {
+						h.carry, h.doc, h.tail, h.tailLen = true, doc, t, n
+						carrier = h
 					}
 				}
 				if changed {
@@ -191,6 +242,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 			flush(curSafe)
 		}
 		if err != nil {
+			drop() // no further event will complete it
 			if err != io.EOF {
 				ev.Status = "error"
 				if f, bad := check(ss.Close()); bad {

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -45,5 +46,48 @@ func TestStreamEventsNotHeldBack(t *testing.T) {
 		if gap := at[i].Sub(at[i-1]); gap < pause/2 {
 			t.Fatalf("text events %d and %d arrived %v apart: the first was held until the next was sent", i-1, i, gap)
 		}
+	}
+}
+
+// TestRestoreSplitPlaceholder: a placeholder the model streams across
+// several events ("SSN [", "REDAC", "TED_U", ...) is restored: its start
+// moves on with the stream until the placeholder is whole, for every API.
+func TestRestoreSplitPlaceholder(t *testing.T) {
+	e := newEnv(t, envOpt{stub: stubmodel.Options{Text: "Filed for SSN [REDACTED_US_SSN_1]. Done [x] ok [", ChunkSize: 5}})
+	for _, a := range apis {
+		t.Run(a.name, func(t *testing.T) {
+			resp, body := e.call(t, a, "warden-local", a.body("SSN "+ssn, "none", true), true)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if !strings.Contains(body, ssn) || strings.Contains(body, "REDAC") || strings.Contains(body, "TED_U") {
+				t.Fatalf("placeholder not restored across events:\n%s", body)
+			}
+			// Text that only looked like a placeholder's start ("[x]", a
+			// trailing "[") is delivered unchanged.
+			if !strings.Contains(body, "x]") {
+				t.Fatalf("text lost:\n%s", body)
+			}
+		})
+	}
+	// The text as the client assembles it (Chat Completions deltas).
+	chat := apis[2]
+	_, body := e.call(t, chat, "warden-local", chat.body("SSN "+ssn, "none", true), true)
+	var got strings.Builder
+	for _, line := range strings.Split(body, "\n") {
+		var ev struct {
+			Choices []struct {
+				Delta struct{ Content string }
+			}
+		}
+		if !strings.HasPrefix(line, "data: {") || json.Unmarshal([]byte(line[len("data: "):]), &ev) != nil {
+			continue
+		}
+		for _, c := range ev.Choices {
+			got.WriteString(c.Delta.Content)
+		}
+	}
+	if want := "Filed for SSN " + ssn + ". Done [x] ok ["; got.String() != want {
+		t.Fatalf("client assembled %q, want %q", got.String(), want)
 	}
 }

@@ -65,6 +65,37 @@ func (r redactor) Restore(text string) (string, bool) {
 	return out, out != text
 }
 
+// maxPlaceholder bounds a placeholder's length ("[REDACTED_" + type +
+// "_" + number + "]").
+const maxPlaceholder = 64
+
+// PartialPlaceholder implements gateway.Redactor: a trailing "[", "[RED",
+// "[REDACTED_US_SS" and the like (upper case, digits and underscores
+// after the prefix, no closing bracket yet).
+func (r redactor) PartialPlaceholder(text string) int {
+	i := strings.LastIndexByte(text, '[')
+	if i < 0 || len(text)-i >= maxPlaceholder {
+		return 0
+	}
+	tail := text[i:]
+	const prefix = "[REDACTED_"
+	if len(tail) <= len(prefix) {
+		if strings.HasPrefix(prefix, tail) {
+			return len(tail)
+		}
+		return 0
+	}
+	if !strings.HasPrefix(tail, prefix) {
+		return 0
+	}
+	for _, c := range tail[len(prefix):] {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return 0
+		}
+	}
+	return len(tail)
+}
+
 // NewStream implements gateway.Detector on dlp's streaming scanner, whose
 // findings equal a Scan of the whole text. dlp's own safe offset holds
 // back a tail for every detector; the gateway only has to withhold what

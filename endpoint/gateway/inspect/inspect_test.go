@@ -78,3 +78,21 @@ func TestRedactRestore(t *testing.T) {
 		t.Fatal("another request's redactor restored the value")
 	}
 }
+
+// TestPartialPlaceholder: only a trailing start of a placeholder counts.
+func TestPartialPlaceholder(t *testing.T) {
+	d, err := NewDLPDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.NewRedactor()
+	for text, want := range map[string]int{
+		"SSN [": 1, "SSN [RED": 4, "SSN [REDACTED_": 10, "SSN [REDACTED_US_SSN_1": 18,
+		"SSN [REDACTED_US_SSN_1]": 0, "arr[i]": 0, "arr[i": 0, "[REDACTED_us": 0, "no bracket": 0,
+		"[REDACTED_" + strings.Repeat("A", 80): 0,
+	} {
+		if got := r.PartialPlaceholder(text); got != want {
+			t.Errorf("PartialPlaceholder(%q) = %d, want %d", text, got, want)
+		}
+	}
+}
