@@ -65,3 +65,15 @@ const (
 	InvalidTenant     = "warden.invalid-tenant"
 	AttrInvalidTenant = AttrPrefix + "invalid_tenant"
 )
+
+// IdentityAttributes are the well-known attribute keys (on records and on
+// resources) that carry raw identities from agents and SDKs. fieldhash
+// pseudonymizes them by default; the lakehouse exporter refuses to store
+// any of them that does not hold a keyed pseudonym (a pipeline without
+// fieldhash), as it does for the pseudonym columns.
+var IdentityAttributes = []string{
+	"user.id", "user.email", "user.name", "user.account_uuid", "user.account_id", "user.full_name",
+	"organization.id", "installation.id", "enduser.id",
+	"host.id", "host.name", "device.id", "process.owner",
+	"host.ip", "client.address",
+}

@@ -204,7 +204,7 @@ func (e *lakehouseExporter) mapAttrs(ev *schema.Event, attrs pcommon.Map, b *lak
 	}
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		if !strings.HasPrefix(k, schema.AttrPrefix) {
-			ev.Attributes[k] = v.AsString()
+			ev.Attributes[k] = e.attrValue(k, v)
 			return true
 		}
 		switch k {

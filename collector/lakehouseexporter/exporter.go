@@ -223,7 +223,7 @@ func (e *lakehouseExporter) keepUnknown(ev *schema.Event, res pcommon.Map, body 
 	}
 	res.Range(func(k string, v pcommon.Value) bool {
 		if k != schema.AttrTenant {
-			ev.Attributes["resource."+k] = v.AsString()
+			ev.Attributes["resource."+k] = e.attrValue(k, v)
 		}
 		return true
 	})

@@ -89,7 +89,32 @@ func (e *lakehouseExporter) guardPseudonyms(cols ...*string) {
 		e.rawIDsBlanked.Add(1)
 		e.mRawIDs.Add(nil2ctx(), 1)
 		e.warnRawIDs.Do(func() {
-			e.log.Warn("lakehouse: a pseudonym column held a value that is not a keyed pseudonym (no fieldhash in the pipeline?): blanked, never stored")
+			e.log.Warn("lakehouse: an identity attribute or pseudonym column held a value that is not a keyed pseudonym (no fieldhash in the pipeline?): blanked, never stored")
 		})
 	}
+}
+
+var identityAttrs = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range schema.IdentityAttributes {
+		m[k] = true
+	}
+	return m
+}()
+
+// attrValue is the value stored for attribute k: a well-known identity
+// attribute (schema.IdentityAttributes) that does not hold a keyed
+// pseudonym is blanked like a pseudonym column, so a pipeline without
+// fieldhash never stores a raw user id, e-mail or host name.
+func (e *lakehouseExporter) attrValue(k string, v pcommon.Value) string {
+	s := v.AsString()
+	if s == "" || !identityAttrs[k] || vault.HasPseudonymPrefix(s) {
+		return s
+	}
+	e.rawIDsBlanked.Add(1)
+	e.mRawIDs.Add(nil2ctx(), 1)
+	e.warnRawIDs.Do(func() {
+		e.log.Warn("lakehouse: an identity attribute or pseudonym column held a value that is not a keyed pseudonym (no fieldhash in the pipeline?): blanked, never stored")
+	})
+	return ""
 }

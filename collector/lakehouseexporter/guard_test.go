@@ -164,3 +164,55 @@ var tenantSeq atomic.Int64
 func uniqTenant(prefix string) string {
 	return fmt.Sprintf("%s%d", prefix, tenantSeq.Add(1))
 }
+
+// The well-known identity attributes (schema.IdentityAttributes) are held
+// to the same rule as the pseudonym columns: raw values (a pipeline
+// without fieldhash) are blanked on records, on resources kept for records
+// without canonical attributes, and on metric points; keyed pseudonyms and
+// other attributes are kept.
+func TestRawIdentityAttributesNeverStored(t *testing.T) {
+	tn := uniqTenant("ti")
+	h, s := env(t)
+	exp := newLogs(t, h)
+	const keyed = "ps1:v2:abcdefghijklmnopqrstuvwxyz@example.com"
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("host.name", "CANARY-HOST-9c2d")
+	rl.Resource().Attributes().PutStr("warden.tenant", tn)
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	rec := lrs.AppendEmpty()
+	modelCall(rec, tn, 1)
+	rec.Attributes().PutStr("user.email", "CANARY-jane.doe@example.com")
+	rec.Attributes().PutStr("user.id", keyed)
+	unknown := lrs.AppendEmpty() // no canonical attributes: its resource is kept
+	unknown.SetTimestamp(rec.Timestamp())
+	unknown.Attributes().PutStr("user.id", "CANARY-u-7f3a")
+	e := exp.(logsGuard).e
+	before := e.rawIDsBlanked.Load()
+	if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.rawIDsBlanked.Load() - before; got != 3 {
+		t.Fatalf("blanked %d identity attributes, want 3", got)
+	}
+	if err := s.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	got := q(t, s, "SELECT attributes['user.email'], attributes['user.id'], attributes['terminal.type'] FROM events WHERE tenant='"+tn+"' AND kind='model_call'")
+	if got != "\t"+keyed+"\tvscode" {
+		t.Fatalf("model_call attributes: %q", got)
+	}
+	got = q(t, s, "SELECT attributes['user.id'], attributes['resource.host.name'], mapContains(attributes, 'resource.host.name') FROM events WHERE tenant='"+tn+"' AND kind!='model_call'")
+	if got != "\t\t1" {
+		t.Fatalf("unknown record attributes: %q", got)
+	}
+	filepath.Walk(envDir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("CANARY-")) {
+			t.Errorf("raw identity found in %s", p)
+		}
+		return nil
+	})
+}

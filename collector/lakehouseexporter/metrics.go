@@ -122,7 +122,7 @@ func (e *lakehouseExporter) finishPoint(b *lakehousestore.Batch, p *schema.Metri
 		if p.Attributes == nil {
 			p.Attributes = make(map[string]string, attrs.Len())
 		}
-		p.Attributes[k] = v.AsString()
+		p.Attributes[k] = e.attrValue(k, v)
 		return true
 	})
 	e.guardPseudonyms(&p.UserPseudonym, &p.DevicePseudonym)

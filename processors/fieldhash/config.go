@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 
 	"github.com/wardenhq/warden/processors/fieldhash/fieldpath"
+	"github.com/wardenhq/warden/schema"
 )
 
 // Modes of a field.
@@ -117,12 +118,17 @@ func DefaultFieldList() []Field {
 		{Path: `attributes["file_path"]`, Mode: ModePath, KeepStructure: true},
 		{Path: `attributes["file.path"]`, Mode: ModePath, KeepStructure: true},
 	}
-	ids := []Field{
-		{Path: "user.id"}, {Path: "user.email", Mode: ModeEmail, KeepDomain: true}, {Path: "user.name"},
-		{Path: "user.account_uuid"}, {Path: "user.account_id"}, {Path: "user.full_name"},
-		{Path: "organization.id"}, {Path: "installation.id"}, {Path: "enduser.id"},
-		{Path: "host.id"}, {Path: "host.name"}, {Path: "device.id"}, {Path: "process.owner"},
-		{Path: "host.ip", Mode: ModeIP}, {Path: "client.address", Mode: ModeIP},
+	// schema.IdentityAttributes, with the mode each needs.
+	modes := map[string]Field{
+		"user.email":     {Mode: ModeEmail, KeepDomain: true},
+		"host.ip":        {Mode: ModeIP},
+		"client.address": {Mode: ModeIP},
+	}
+	var ids []Field
+	for _, k := range schema.IdentityAttributes {
+		f := modes[k]
+		f.Path = k
+		ids = append(ids, f)
 	}
 	for _, ctx := range []string{"attributes", "resource.attributes"} {
 		for _, f := range ids {
