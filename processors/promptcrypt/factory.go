@@ -8,6 +8,7 @@ package promptcrypt
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -37,7 +38,7 @@ func createDefaultConfig() component.Config {
 }
 
 func createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
-	s, err := newSealer(cfg.(*Config), set)
+	s, err := sharedSealer(cfg.(*Config), set)
 	if err != nil {
 		return nil, err
 	}
@@ -45,9 +46,49 @@ func createLogs(_ context.Context, set processor.Settings, cfg component.Config,
 }
 
 func createTraces(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	s, err := newSealer(cfg.(*Config), set)
+	s, err := sharedSealer(cfg.(*Config), set)
 	if err != nil {
 		return nil, err
 	}
 	return &tracesProcessor{sealer: s, next: next}, nil
+}
+
+// One sealer per configured promptcrypt component: its logs and traces
+// instances (the collector hands both the same *Config) share the
+// tenant-day data keys and the emitted-block cache, so a tenant-day gets
+// one data key, not one per signal. Released when the last instance shuts
+// down (a reload builds new ones).
+var sealers = struct {
+	sync.Mutex
+	m map[*Config]*sealerRef
+}{m: map[*Config]*sealerRef{}}
+
+type sealerRef struct {
+	s    *sealer
+	refs int
+}
+
+func sharedSealer(cfg *Config, set processor.Settings) (*sealer, error) {
+	sealers.Lock()
+	defer sealers.Unlock()
+	if r := sealers.m[cfg]; r != nil {
+		r.refs++
+		return r.s, nil
+	}
+	s, err := newSealer(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	sealers.m[cfg] = &sealerRef{s: s, refs: 1}
+	return s, nil
+}
+
+func releaseSealer(s *sealer) {
+	sealers.Lock()
+	defer sealers.Unlock()
+	if r := sealers.m[s.cfg]; r != nil && r.s == s {
+		if r.refs--; r.refs <= 0 {
+			delete(sealers.m, s.cfg)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package promptcrypt
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -168,13 +169,17 @@ func (s *sealer) resourceTenant(ctx context.Context, res pcommon.Map) string {
 
 type logsProcessor struct {
 	*sealer
-	next consumer.Logs
+	next    consumer.Logs
+	release sync.Once
 }
 
 func (p *logsProcessor) Start(ctx context.Context, host component.Host) error {
 	return p.start(ctx, host)
 }
-func (p *logsProcessor) Shutdown(context.Context) error { return nil }
+func (p *logsProcessor) Shutdown(context.Context) error {
+	p.release.Do(func() { releaseSealer(p.sealer) })
+	return nil
+}
 func (p *logsProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: true}
 }
@@ -275,13 +280,17 @@ func (p *logsProcessor) extractBody(lr plog.LogRecord, msgs []vault.Message) []v
 
 type tracesProcessor struct {
 	*sealer
-	next consumer.Traces
+	next    consumer.Traces
+	release sync.Once
 }
 
 func (p *tracesProcessor) Start(ctx context.Context, host component.Host) error {
 	return p.start(ctx, host)
 }
-func (p *tracesProcessor) Shutdown(context.Context) error { return nil }
+func (p *tracesProcessor) Shutdown(context.Context) error {
+	p.release.Do(func() { releaseSealer(p.sealer) })
+	return nil
+}
 func (p *tracesProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: true}
 }

@@ -363,3 +363,60 @@ func TestEdgeSealedRefsKept(t *testing.T) {
 		t.Fatalf("refs %v bytes %d", r, pb.Int())
 	}
 }
+
+// The logs and traces instances of one promptcrypt component (the same
+// *Config) share one sealer: a tenant-day gets one data key across both
+// signals; another component gets its own.
+func TestLogsAndTracesShareTheDayKey(t *testing.T) {
+	host, _ := keyringtest.New(t)
+	cfg := createDefaultConfig()
+	f := NewFactory()
+	lsink, tsink := new(consumertest.LogsSink), new(consumertest.TracesSink)
+	lp := newLogs(t, host, cfg, lsink)
+	tp, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), cfg, tsink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.Start(context.Background(), host); err != nil {
+		t.Fatal(err)
+	}
+	other := newLogs(t, host, createDefaultConfig(), new(consumertest.LogsSink))
+	t.Cleanup(func() {
+		lp.Shutdown(context.Background())
+		tp.Shutdown(context.Background())
+		other.Shutdown(context.Background())
+	})
+	ctx := context.Background()
+	if err := lp.ConsumeLogs(ctx, canaryLogs()); err != nil {
+		t.Fatal(err)
+	}
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().Attributes().PutStr("interaction.user_prompt", "a span-only prompt")
+	if err := tp.ConsumeTraces(ctx, td); err != nil {
+		t.Fatal(err)
+	}
+	o := &opened{blocks: map[string]vault.SealedBlock{}, keys: map[string]vault.WrappedKey{}}
+	for _, ld := range lsink.AllLogs() {
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := 0; i < lrs.Len(); i++ {
+			collect(o, lrs.At(i).Attributes())
+		}
+	}
+	spanAttrs := tsink.AllTraces()[0].ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes()
+	collect(o, spanAttrs)
+	if len(o.keys) != 1 {
+		t.Fatalf("%d data keys for one tenant-day across logs and traces, want 1", len(o.keys))
+	}
+	var kid string
+	for k := range o.keys {
+		kid = k
+	}
+	for id, b := range o.blocks {
+		if b.KeyID != kid {
+			t.Fatalf("block %s sealed under %s, not the shared key %s", id, b.KeyID, kid)
+		}
+	}
+	if lp.(*logsProcessor).sealer != tp.(*tracesProcessor).sealer || lp.(*logsProcessor).sealer == other.(*logsProcessor).sealer {
+		t.Fatal("sealers not shared per component config")
+	}
+}
