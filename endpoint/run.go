@@ -349,6 +349,10 @@ loop:
 	_ = bpf.Flush() // wakes the reader: it drains what is pending, then stops
 	<-pumpDone
 	mark("drain")
+	if runs, total := bpf.SysExitStats(); timing && runs > 0 {
+		fmt.Fprintf(os.Stderr, "warden run: sys_exit program ran %d times, %v in total (%.0f ns each; kernel.bpf_stats_enabled)\n",
+			runs, total, float64(total.Nanoseconds())/float64(runs))
+	}
 	res.Emitted, res.Lost, _ = bpf.Counters()
 	end.Attrs[schema.EndpointAttrLostEvents] = int64(res.Lost)
 	emit(end)

@@ -368,3 +368,14 @@ func bprmFilenameOffset() uint32 {
 	}
 	return 0
 }
+
+// SysExitStats is the run count and total run time of the sys_exit
+// program (both zero unless kernel.bpf_stats_enabled=1): the per-syscall
+// cost the telemetry adds in the callers' context.
+func (s *Session) SysExitStats() (runs uint64, total time.Duration) {
+	st, err := s.objs.SysExit.Stats()
+	if err != nil {
+		return 0, 0
+	}
+	return st.RunCount, st.Runtime
+}
