@@ -19,6 +19,7 @@ test-endpoint-escape:
 
 bench-endpoint:
 	bench/endpoint/run.sh
+	bench/endpoint/syscall.sh
 	go test -run '^$$' -bench BenchmarkRingBuffer -benchtime 3x ./endpoint/
 
 # Claude Code (npm, pinned in mk/gateway.mk) under warden run, through the
