@@ -720,6 +720,10 @@ func (g *Gateway) relayWhole(w http.ResponseWriter, resp *http.Response, api *ap
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(resp.StatusCode)
 	n, _ := w.Write(b)
+	// Sent now, not after the event's texts are built on the way out.
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 	ev.BytesForwarded += int64(n)
 	ev.TTFTMS = float64(g.o.Now().Sub(ev.Start).Microseconds()) / 1000
 	return nil
