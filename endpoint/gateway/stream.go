@@ -150,6 +150,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 		return Finding{}, false
 	}
 	var curSafe int64
+	ended := false // the provider's terminal event was seen
 	var carrier *heldEvent // the held event whose text ends in a placeholder's start
 	drop := func() {       // give up the carry: the event goes out as it is
 		if carrier != nil {
@@ -235,6 +236,9 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 					h.raw = reencodeEvent(e.name, doc)
 				}
 			}
+			if !ended {
+				ended = endsResponse(api, e, doc)
+			}
 			h.end = off
 			held = append(held, h)
 			// An event without text (usage, ping, stop) goes out as soon
@@ -243,7 +247,10 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 		}
 		if err != nil {
 			drop() // no further event will complete it
-			if err != io.EOF {
+			// After the provider's last event, a broken connection (the
+			// agent hanging up once it has the whole answer, which cancels
+			// the upstream read) ends the stream like EOF.
+			if err != io.EOF && !ended {
 				ev.Status = "error"
 				if f, bad := check(ss.Close()); bad {
 					return cut(f)
@@ -293,4 +300,31 @@ func eventBuffered(br *bufio.Reader) bool {
 	}
 	b, _ := br.Peek(n)
 	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\r\n\r\n"))
+}
+
+// endsResponse reports whether e is the provider's last event of a
+// response: Chat Completions' [DONE], Anthropic's message_stop, the
+// Responses API's response.completed / failed / incomplete, a Gemini
+// candidate with a finishReason.
+func endsResponse(api *apiKind, e sseEvent, doc map[string]any) bool {
+	switch api.base() {
+	case apiChat:
+		return string(bytes.TrimSpace(e.data)) == "[DONE]"
+	case apiAnthropic:
+		t, _ := doc["type"].(string)
+		return e.name == "message_stop" || t == "message_stop"
+	case apiResponses:
+		switch t, _ := doc["type"].(string); t {
+		case "response.completed", "response.failed", "response.incomplete":
+			return true
+		}
+	case apiGemini:
+		cands, _ := doc["candidates"].([]any)
+		for _, c := range cands {
+			if r, _ := obj(c)["finishReason"].(string); r != "" {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -91,3 +91,38 @@ func TestRestoreSplitPlaceholder(t *testing.T) {
 		t.Fatalf("client assembled %q, want %q", got.String(), want)
 	}
 }
+
+// TestClientHangsUpAfterLastEvent: an agent that closes the connection as
+// soon as it has the provider's last event (Codex does, after
+// response.completed) cancels the upstream read before its EOF; the call
+// still counts as ok with the stub's usage, for every API.
+func TestClientHangsUpAfterLastEvent(t *testing.T) {
+	e := newEnv(t, envOpt{stub: stubmodel.Options{Text: "Done.", ChunkSize: 64, ChunkDelay: 100 * time.Millisecond}})
+	last := map[string]string{"anthropic": "message_stop", "responses": "response.completed", "chat": "[DONE]", "gemini": `"finishReason"`}
+	for _, a := range apis {
+		t.Run(a.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+a.path(true), strings.NewReader(a.body("hello", "none", true)))
+			req.Header.Set("Content-Type", "application/json")
+			a.auth(req.Header, "warden-local")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(resp.Body)
+			for {
+				line, err := br.ReadString('\n')
+				if strings.Contains(line, last[a.name]) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("no %s in the stream", last[a.name])
+				}
+			}
+			resp.Body.Close() // hang up while the stub still holds the stream open
+			ev := e.sink.last(t)
+			if ev.Status != "ok" || !ev.Usage.Seen {
+				t.Fatalf("status %q (usage seen %v) after the client hung up at the last event", ev.Status, ev.Usage.Seen)
+			}
+		})
+	}
+}
