@@ -150,7 +150,7 @@ func (g *Gateway) relayStream(w http.ResponseWriter, resp *http.Response, api *a
 		return Finding{}, false
 	}
 	var curSafe int64
-	ended := false // the provider's terminal event was seen
+	ended := false         // the provider's terminal event was seen
 	var carrier *heldEvent // the held event whose text ends in a placeholder's start
 	drop := func() {       // give up the carry: the event goes out as it is
 		if carrier != nil {
