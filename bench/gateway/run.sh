@@ -6,12 +6,12 @@
 # the machine's noise); throughput pins each gateway to CPU 1 (Warden with
 # GOMAXPROCS=1) and the driver to CPU 0.
 #
-#   bench/gateway/run.sh            # N=500 latency samples per target
-#   N=2000 DURATION=10s bench/gateway/run.sh
+#   bench/gateway/run.sh            # N=2000 latency samples per target
+#   N=5000 DURATION=10s bench/gateway/run.sh
 #   SKIP_THROUGHPUT=1 bench/gateway/run.sh   # latency and TTFT only
 set -euo pipefail
 PORTKEY_VERSION=1.15.2
-N=${N:-500}
+N=${N:-2000}
 DURATION=${DURATION:-5s}
 CONC=${CONC:-16}
 root=$(cd "$(dirname "$0")/../.." && pwd)
