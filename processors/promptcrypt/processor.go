@@ -195,16 +195,21 @@ func isGenAIEvent(lr plog.LogRecord) bool {
 }
 
 func (p *logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	return p.consume(func(b *batch) error { return p.sealLogs(ctx, ld, b) }, func() error { return p.next.ConsumeLogs(ctx, ld) })
+}
+
+// consume seals, then hands on; if either fails, what the batch emitted
+// is forgotten so a retry emits it again.
+func (s *sealer) consume(seal func(*batch) error, next func() error) error {
 	b := &batch{}
-	if err := p.sealLogs(ctx, ld, b); err != nil {
-		p.forget(b.sent, b.keys)
-		return err
+	err := seal(b)
+	if err == nil {
+		err = next()
 	}
-	if err := p.next.ConsumeLogs(ctx, ld); err != nil {
-		p.forget(b.sent, b.keys)
-		return err
+	if err != nil {
+		s.forget(b.sent, b.keys)
 	}
-	return nil
+	return err
 }
 
 func (p *logsProcessor) sealLogs(ctx context.Context, ld plog.Logs, b *batch) error {
@@ -296,16 +301,7 @@ func (p *tracesProcessor) Capabilities() consumer.Capabilities {
 }
 
 func (p *tracesProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	b := &batch{}
-	if err := p.sealTraces(ctx, td, b); err != nil {
-		p.forget(b.sent, b.keys)
-		return err
-	}
-	if err := p.next.ConsumeTraces(ctx, td); err != nil {
-		p.forget(b.sent, b.keys)
-		return err
-	}
-	return nil
+	return p.consume(func(b *batch) error { return p.sealTraces(ctx, td, b) }, func() error { return p.next.ConsumeTraces(ctx, td) })
 }
 
 func (p *tracesProcessor) sealTraces(ctx context.Context, td ptrace.Traces, b *batch) error {
