@@ -93,7 +93,11 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, options(c, e)...)
+	x, err := exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, options(c, e)...)
+	if err != nil {
+		return nil, err
+	}
+	return metricsGuard{Metrics: x, e: e}, nil
 }
 
 // backoff retries without a deadline: a request stays in the persistent

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wardenhq/warden/schema"
@@ -15,10 +16,12 @@ import (
 
 // The exporterhelper persists a request in the sending queue before the
 // push function sees it. Records that still carry prompt text in
-// warden.messages (a pipeline without promptcrypt) would put that cleartext
-// into the queue files. The guards below remove it in ConsumeLogs /
-// ConsumeTraces, before the queue, so the queue never holds cleartext and
-// never pays to persist text that the exporter would discard anyway.
+// warden.messages (a pipeline without promptcrypt), or raw identities in
+// the pseudonym attributes or the well-known identity attributes (a
+// pipeline without fieldhash), would put them into the queue files. The
+// guards below remove both in ConsumeLogs / ConsumeTraces / ConsumeMetrics,
+// before the queue, so the queue never holds them and never pays to
+// persist what the exporter would discard anyway.
 
 type logsGuard struct {
 	exporter.Logs
@@ -37,8 +40,10 @@ func (g logsGuard) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				g.e.stripMessages(lrs.At(k).Attributes())
+				g.e.scrubIdentities(lrs.At(k).Attributes())
 			}
 		}
+		g.e.scrubIdentities(rls.At(i).Resource().Attributes())
 	}
 	return g.Logs.ConsumeLogs(ctx, ld)
 }
@@ -59,11 +64,83 @@ func (g tracesGuard) ConsumeTraces(ctx context.Context, td ptrace.Traces) error 
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
-				g.e.stripMessages(spans.At(k).Attributes())
+				sp := spans.At(k)
+				g.e.stripMessages(sp.Attributes())
+				g.e.scrubIdentities(sp.Attributes())
+				for e := 0; e < sp.Events().Len(); e++ {
+					g.e.scrubIdentities(sp.Events().At(e).Attributes())
+				}
 			}
 		}
+		g.e.scrubIdentities(rss.At(i).Resource().Attributes())
 	}
 	return g.Traces.ConsumeTraces(ctx, td)
+}
+
+type metricsGuard struct {
+	exporter.Metrics
+	e *lakehouseExporter
+}
+
+func (g metricsGuard) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+func (g metricsGuard) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				forEachPoint(ms.At(k), g.e.scrubIdentities)
+			}
+		}
+		g.e.scrubIdentities(rms.At(i).Resource().Attributes())
+	}
+	return g.Metrics.ConsumeMetrics(ctx, md)
+}
+
+// forEachPoint calls f with the attributes of every data point of m.
+func forEachPoint(m pmetric.Metric, f func(pcommon.Map)) {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		for i := 0; i < m.Gauge().DataPoints().Len(); i++ {
+			f(m.Gauge().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeSum:
+		for i := 0; i < m.Sum().DataPoints().Len(); i++ {
+			f(m.Sum().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeHistogram:
+		for i := 0; i < m.Histogram().DataPoints().Len(); i++ {
+			f(m.Histogram().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		for i := 0; i < m.ExponentialHistogram().DataPoints().Len(); i++ {
+			f(m.ExponentialHistogram().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeSummary:
+		for i := 0; i < m.Summary().DataPoints().Len(); i++ {
+			f(m.Summary().DataPoints().At(i).Attributes())
+		}
+	}
+}
+
+var pseudonymAttrs = map[string]bool{
+	schema.Attr("user_pseudonym"): true, schema.Attr("device_pseudonym"): true, schema.Attr("path_pseudonym"): true,
+}
+
+// scrubIdentities blanks, in place, every pseudonym attribute and
+// well-known identity attribute of m that does not hold a keyed pseudonym
+// (see attrValue).
+func (e *lakehouseExporter) scrubIdentities(m pcommon.Map) {
+	m.Range(func(k string, v pcommon.Value) bool {
+		if (identityAttrs[k] || pseudonymAttrs[k]) && e.isRaw(v.AsString()) {
+			v.SetStr("")
+		}
+		return true
+	})
 }
 
 // stripMessages removes warden.messages from one record's attributes,
@@ -82,15 +159,9 @@ func (e *lakehouseExporter) stripMessages(attrs pcommon.Map) {
 // would otherwise be stored. The value is never logged.
 func (e *lakehouseExporter) guardPseudonyms(cols ...*string) {
 	for _, c := range cols {
-		if *c == "" || vault.HasPseudonymPrefix(*c) {
-			continue
+		if e.isRaw(*c) {
+			*c = ""
 		}
-		*c = ""
-		e.rawIDsBlanked.Add(1)
-		e.mRawIDs.Add(nil2ctx(), 1)
-		e.warnRawIDs.Do(func() {
-			e.log.Warn("lakehouse: an identity attribute or pseudonym column held a value that is not a keyed pseudonym (no fieldhash in the pipeline?): blanked, never stored")
-		})
 	}
 }
 
@@ -108,13 +179,22 @@ var identityAttrs = func() map[string]bool {
 // fieldhash never stores a raw user id, e-mail or host name.
 func (e *lakehouseExporter) attrValue(k string, v pcommon.Value) string {
 	s := v.AsString()
-	if s == "" || !identityAttrs[k] || vault.HasPseudonymPrefix(s) {
+	if !identityAttrs[k] || !e.isRaw(s) {
 		return s
+	}
+	return ""
+}
+
+// isRaw reports (and counts, and warns once about) a non-empty value that
+// is not a keyed pseudonym.
+func (e *lakehouseExporter) isRaw(s string) bool {
+	if s == "" || vault.HasPseudonymPrefix(s) {
+		return false
 	}
 	e.rawIDsBlanked.Add(1)
 	e.mRawIDs.Add(nil2ctx(), 1)
 	e.warnRawIDs.Do(func() {
 		e.log.Warn("lakehouse: an identity attribute or pseudonym column held a value that is not a keyed pseudonym (no fieldhash in the pipeline?): blanked, never stored")
 	})
-	return ""
+	return true
 }

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wardenhq/warden/schema"
@@ -215,4 +216,73 @@ func TestRawIdentityAttributesNeverStored(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Raw identities (a pipeline without fieldhash) never reach the queue: the
+// guards blank them in the pseudonym attributes and the well-known identity
+// attributes of records, span events, metric points and resources before
+// the exporterhelper persists the request; keyed pseudonyms pass.
+func TestGuardsScrubRawIdentitiesBeforeTheQueue(t *testing.T) {
+	e := guardExporter(t)
+	const keyed = "ps1:v3:abcdefghijklmnopqrstuvwxyz"
+	inner := &captureLogs{}
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("host.name", "CANARY-HOST")
+	a := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Attributes()
+	a.PutStr("warden.user_pseudonym", "CANARY-jane@example.com")
+	a.PutStr("warden.device_pseudonym", keyed)
+	a.PutStr("user.email", "CANARY-jane@example.com")
+	a.PutInt("user.account_id", 424242)
+	a.PutStr("terminal.type", "vscode")
+	if err := (logsGuard{Logs: inner, e: e}).ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := (&plog.JSONMarshaler{}).MarshalLogs(inner.got[0])
+	if bytes.Contains(js, []byte("CANARY")) || bytes.Contains(js, []byte("424242")) {
+		t.Fatalf("raw identity reaches the queue: %s", js)
+	}
+	if !bytes.Contains(js, []byte(keyed)) || !bytes.Contains(js, []byte("vscode")) {
+		t.Fatalf("keyed pseudonym or other attributes lost: %s", js)
+	}
+
+	tin := &captureTraces{}
+	td := ptrace.NewTraces()
+	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.Attributes().PutStr("user.id", "CANARY-u1")
+	sp.Events().AppendEmpty().Attributes().PutStr("enduser.id", "CANARY-u2")
+	if err := (tracesGuard{Traces: tin, e: e}).ConsumeTraces(context.Background(), td); err != nil {
+		t.Fatal(err)
+	}
+	if js, _ := (&ptrace.JSONMarshaler{}).MarshalTraces(tin.got[0]); bytes.Contains(js, []byte("CANARY")) {
+		t.Fatalf("raw identity in a span reaches the queue: %s", js)
+	}
+
+	min := &captureMetrics{}
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("user.email", "CANARY-r@example.com")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetEmptySum().DataPoints().AppendEmpty().Attributes().PutStr("user.account_uuid", "CANARY-uuid")
+	if err := (metricsGuard{Metrics: min, e: e}).ConsumeMetrics(context.Background(), md); err != nil {
+		t.Fatal(err)
+	}
+	if js, _ := (&pmetric.JSONMarshaler{}).MarshalMetrics(min.got[0]); bytes.Contains(js, []byte("CANARY")) {
+		t.Fatalf("raw identity in a metric reaches the queue: %s", js)
+	}
+	if got := e.rawIDsBlanked.Load(); got != 8 {
+		t.Fatalf("blanked %d, want 8", got)
+	}
+}
+
+type captureMetrics struct {
+	component.StartFunc
+	component.ShutdownFunc
+	got []pmetric.Metrics
+}
+
+func (c *captureMetrics) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+func (c *captureMetrics) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
+	c.got = append(c.got, md)
+	return nil
 }
