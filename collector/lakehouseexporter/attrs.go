@@ -199,7 +199,7 @@ func (e *lakehouseExporter) mapAttrs(ev *schema.Event, attrs pcommon.Map, b *lak
 		}
 		return true
 	})
-	if extra > 0 {
+	if extra > 0 && ev.Attributes == nil {
 		ev.Attributes = make(map[string]string, extra)
 	}
 	attrs.Range(func(k string, v pcommon.Value) bool {

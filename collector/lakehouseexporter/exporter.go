@@ -34,6 +34,11 @@ type lakehouseExporter struct {
 
 	blocks *lru.Cache[string, struct{}]
 
+	// Reusable event slices: a batch's rows and their attribute maps are
+	// garbage once the store has written them (it copies what it keeps), so
+	// the next batch refills them instead of allocating ~1 KB per row.
+	free chan []schema.Event
+
 	warnMessages sync.Once
 	warnRawIDs   sync.Once
 	typeWarn     sync.Map // attribute key -> struct{} (warn once per key)
@@ -56,7 +61,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*lakehouseExporter, error)
 	if err != nil {
 		return nil, err
 	}
-	e := &lakehouseExporter{cfg: cfg, log: set.Logger, blocks: c}
+	e := &lakehouseExporter{cfg: cfg, log: set.Logger, blocks: c, free: make(chan []schema.Event, 2)}
 	m := set.TelemetrySettings.MeterProvider.Meter("github.com/wardenhq/warden/collector/lakehouseexporter")
 	e.mRows, _ = m.Int64Counter("warden_lakehouse_rows", metric.WithDescription("Rows written to the lakehouse (both stores)"))
 	e.mMessages, _ = m.Int64Counter("warden_lakehouse_messages_discarded", metric.WithDescription("Records whose warden.messages text was discarded (no promptcrypt in the pipeline)"))
@@ -96,6 +101,11 @@ func (e *lakehouseExporter) write(ctx context.Context, b *lakehousestore.Batch) 
 	}
 	n := int64(b.Len())
 	sup, err := e.store.Write(b)
+	if sup == 0 && err == nil {
+		// Suppression compacts Events in place (two slots may then share a
+		// map), so only an untouched slice is recycled.
+		e.recycle(b.Events)
+	}
 	if err != nil {
 		return err // retried by exporterhelper; the request stays in the persistent queue
 	}
@@ -107,7 +117,7 @@ func (e *lakehouseExporter) write(ctx context.Context, b *lakehousestore.Batch) 
 }
 
 func (e *lakehouseExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	b := &lakehousestore.Batch{Events: make([]schema.Event, 0, ld.LogRecordCount())}
+	b := &lakehousestore.Batch{Events: e.events(ld.LogRecordCount())}
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -119,7 +129,7 @@ func (e *lakehouseExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			lrs := sl.LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
-				ev := e.newEvent(rtenant)
+				ev := e.newEventAt(b.Events, rtenant)
 				ts := lr.Timestamp()
 				if ts == 0 {
 					ts = lr.ObservedTimestamp()
@@ -152,7 +162,7 @@ func (e *lakehouseExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 }
 
 func (e *lakehouseExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	b := &lakehousestore.Batch{Events: make([]schema.Event, 0, td.SpanCount())}
+	b := &lakehousestore.Batch{Events: e.events(td.SpanCount())}
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -164,7 +174,7 @@ func (e *lakehouseExporter) pushTraces(ctx context.Context, td ptrace.Traces) er
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				sp := spans.At(k)
-				ev := e.newEvent(rtenant)
+				ev := e.newEventAt(b.Events, rtenant)
 				ev.Kind = schema.KindSpan
 				ev.TS = sp.StartTimestamp().AsTime()
 				ev.TraceID = sp.TraceID().String()
@@ -197,6 +207,39 @@ func (e *lakehouseExporter) pushTraces(ctx context.Context, td ptrace.Traces) er
 		}
 	}
 	return e.write(ctx, b)
+}
+
+// events returns an empty slice with room for n rows, recycled when one is
+// free.
+func (e *lakehouseExporter) events(n int) []schema.Event {
+	select {
+	case evs := <-e.free:
+		if cap(evs) >= n {
+			return evs[:0]
+		}
+	default:
+	}
+	return make([]schema.Event, 0, n)
+}
+
+func (e *lakehouseExporter) recycle(evs []schema.Event) {
+	select {
+	case e.free <- evs:
+	default:
+	}
+}
+
+// newEventAt is newEvent for the row about to be appended to evs: it takes
+// over (emptied) the attribute map a recycled slice holds in that slot.
+func (e *lakehouseExporter) newEventAt(evs []schema.Event, rtenant string) schema.Event {
+	ev := e.newEvent(rtenant)
+	if n := len(evs); n < cap(evs) {
+		if m := evs[:n+1][n].Attributes; m != nil {
+			clear(m)
+			ev.Attributes = m
+		}
+	}
+	return ev
 }
 
 func (e *lakehouseExporter) newEvent(rtenant string) schema.Event {

@@ -306,3 +306,34 @@ func TestMetricsAndTraces(t *testing.T) {
 		t.Fatalf("span: %q", got)
 	}
 }
+
+// Recycled event slices (and their attribute maps) never leak one batch's
+// attributes into the next: each row stores exactly its own.
+func TestRecycledRowsCarryOnlyTheirOwnAttributes(t *testing.T) {
+	tn := uniqTenant("tr")
+	h, s := env(t)
+	exp := newLogs(t, h)
+	send := func(from int, attrs map[string]string) {
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for i := from; i < from+50; i++ {
+			lr := lrs.AppendEmpty()
+			modelCall(lr, tn, i)
+			lr.Attributes().Remove("terminal.type")
+			for k, v := range attrs {
+				lr.Attributes().PutStr(k, v)
+			}
+		}
+		if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(0, map[string]string{"first.a": "1", "first.b": "2"})
+	send(100, map[string]string{"second": "x"})
+	send(200, nil)
+	got := q(t, s, "SELECT intDiv(reinterpretAsUInt16(reverse(substring(event_id, 15, 2))), 100) AS batch, arraySort(mapKeys(attributes)) AS keys, count() FROM events WHERE tenant='"+tn+"' GROUP BY batch, keys ORDER BY batch")
+	want := "0\t['first.a','first.b']\t50\n1\t['second']\t50\n2\t[]\t50"
+	if got != want {
+		t.Fatalf("attributes per batch:\n%s\nwant\n%s", got, want)
+	}
+}
