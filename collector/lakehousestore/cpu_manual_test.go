@@ -19,7 +19,10 @@ func cpuNow() time.Duration {
 // process CPU (Go and chDB threads, merges included) per row of inserting
 // the same 32768-row Native blocks into events (dedup token, rollup MV,
 // skip indexes) and into copies without the MV, without the token, and
-// without the skip indexes, interleaved batch by batch.
+// without the skip indexes, one table after the other, each measured from
+// an idle engine until its merges have settled. chDB's background work
+// makes single figures noisy (BENCHMARKS.md quotes the collector-level
+// A/B runs instead); this is for a first look.
 func TestCPUBreakdown(t *testing.T) {
 	if os.Getenv("CPU_BREAKDOWN") == "" {
 		t.Skip("manual measurement: CPU_BREAKDOWN=1")
