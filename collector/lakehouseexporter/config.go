@@ -3,11 +3,15 @@ package lakehouseexporter
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/wardenhq/warden/schema"
 )
 
 // Config of the lakehouse exporter.
@@ -21,6 +25,12 @@ type Config struct {
 	// BlockCacheSize bounds the LRU of prompt block ids already written
 	// (re-emitted blocks are skipped; the table also collapses them).
 	BlockCacheSize int `mapstructure:"block_cache_size"`
+	// KeepRawAttributes names well-known identity attributes
+	// (schema.IdentityAttributes) an operator has decided are not personal
+	// in this deployment (e.g. host.name of shared build machines): they are
+	// stored as sent instead of being blanked when they hold no keyed
+	// pseudonym. Pseudonym columns are never exempt.
+	KeepRawAttributes []string `mapstructure:"keep_raw_attributes"`
 
 	TimeoutConfig exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
 	QueueConfig   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
@@ -38,6 +48,11 @@ func (c *Config) Validate() error {
 	}
 	if c.DefaultTenant == "" {
 		errs = append(errs, errors.New("default_tenant: must not be empty"))
+	}
+	for i, k := range c.KeepRawAttributes {
+		if !slices.Contains(schema.IdentityAttributes, k) {
+			errs = append(errs, fmt.Errorf("keep_raw_attributes[%d]: %q is not a well-known identity attribute (one of %s); other attributes are stored as sent anyway", i, k, strings.Join(schema.IdentityAttributes, ", ")))
+		}
 	}
 	return errors.Join(errs...)
 }

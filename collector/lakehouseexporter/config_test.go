@@ -20,3 +20,16 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		t.Fatal("default config must batch inside the sending queue")
 	}
 }
+
+func TestKeepRawAttributesMustBeIdentityAttributes(t *testing.T) {
+	c := createDefaultConfig().(*Config)
+	c.KeepRawAttributes = []string{"host.name", "terminal.type"}
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "keep_raw_attributes[1]") || !strings.Contains(err.Error(), `"terminal.type"`) {
+		t.Fatalf("got %v", err)
+	}
+	c.KeepRawAttributes = []string{"host.name"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -39,6 +39,8 @@ type lakehouseExporter struct {
 	// the next batch refills them instead of allocating ~1 KB per row.
 	free chan []schema.Event
 
+	identity map[string]bool // identity attributes blanked when raw
+
 	warnMessages sync.Once
 	warnRawIDs   sync.Once
 	typeWarn     sync.Map // attribute key -> struct{} (warn once per key)
@@ -61,7 +63,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*lakehouseExporter, error)
 	if err != nil {
 		return nil, err
 	}
-	e := &lakehouseExporter{cfg: cfg, log: set.Logger, blocks: c, free: make(chan []schema.Event, 2)}
+	e := &lakehouseExporter{cfg: cfg, log: set.Logger, blocks: c, free: make(chan []schema.Event, 2), identity: identityAttrs(cfg.KeepRawAttributes)}
 	m := set.TelemetrySettings.MeterProvider.Meter("github.com/wardenhq/warden/collector/lakehouseexporter")
 	e.mRows, _ = m.Int64Counter("warden_lakehouse_rows", metric.WithDescription("Rows written to the lakehouse (both stores)"))
 	e.mMessages, _ = m.Int64Counter("warden_lakehouse_messages_discarded", metric.WithDescription("Records whose warden.messages text was discarded (no promptcrypt in the pipeline)"))

@@ -2,6 +2,7 @@ package lakehouseexporter
 
 import (
 	"context"
+	"slices"
 
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
@@ -136,7 +137,7 @@ var pseudonymAttrs = map[string]bool{
 // (see attrValue).
 func (e *lakehouseExporter) scrubIdentities(m pcommon.Map) {
 	m.Range(func(k string, v pcommon.Value) bool {
-		if (identityAttrs[k] || pseudonymAttrs[k]) && e.isRaw(v.AsString()) {
+		if (e.identity[k] || pseudonymAttrs[k]) && e.isRaw(v.AsString()) {
 			v.SetStr("")
 		}
 		return true
@@ -165,13 +166,17 @@ func (e *lakehouseExporter) guardPseudonyms(cols ...*string) {
 	}
 }
 
-var identityAttrs = func() map[string]bool {
+// identityAttrs are the identity attributes this exporter blanks when raw:
+// schema.IdentityAttributes minus the config's keep_raw_attributes.
+func identityAttrs(keep []string) map[string]bool {
 	m := map[string]bool{}
 	for _, k := range schema.IdentityAttributes {
-		m[k] = true
+		if !slices.Contains(keep, k) {
+			m[k] = true
+		}
 	}
 	return m
-}()
+}
 
 // attrValue is the value stored for attribute k: a well-known identity
 // attribute (schema.IdentityAttributes) that does not hold a keyed
@@ -179,7 +184,7 @@ var identityAttrs = func() map[string]bool {
 // fieldhash never stores a raw user id, e-mail or host name.
 func (e *lakehouseExporter) attrValue(k string, v pcommon.Value) string {
 	s := v.AsString()
-	if !identityAttrs[k] || !e.isRaw(s) {
+	if !e.identity[k] || !e.isRaw(s) {
 		return s
 	}
 	return ""

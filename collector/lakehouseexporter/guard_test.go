@@ -286,3 +286,29 @@ func (c *captureMetrics) ConsumeMetrics(_ context.Context, md pmetric.Metrics) e
 	c.got = append(c.got, md)
 	return nil
 }
+
+// keep_raw_attributes exempts the named identity attributes (an operator's
+// decision), never the pseudonym attributes.
+func TestKeepRawAttributesExempts(t *testing.T) {
+	f := NewFactory()
+	cfg := testCfg()
+	cfg.KeepRawAttributes = []string{"host.name"}
+	e, err := newExporter(cfg, exportertest.NewNopSettings(f.Type()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := &captureLogs{}
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("host.name", "build-07")
+	a := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Attributes()
+	a.PutStr("user.id", "CANARY-u1")
+	a.PutStr("warden.user_pseudonym", "CANARY-u1")
+	if err := (logsGuard{Logs: inner, e: e}).ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := (&plog.JSONMarshaler{}).MarshalLogs(inner.got[0])
+	if !bytes.Contains(js, []byte("build-07")) || bytes.Contains(js, []byte("CANARY")) {
+		t.Fatalf("keep_raw_attributes not applied as configured: %s", js)
+	}
+}
