@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 	"sync"
@@ -40,6 +41,10 @@ type lakehouseExporter struct {
 	free chan []schema.Event
 
 	identity map[string]bool // identity attributes blanked when raw
+	scrub    map[string]bool // identity and pseudonym attributes, checked before the queue
+
+	rawMu          sync.Mutex
+	rawIDsReported int64 // rawIDsBlanked already added to mRawIDs
 
 	warnMessages sync.Once
 	warnRawIDs   sync.Once
@@ -64,6 +69,10 @@ func newExporter(cfg *Config, set exporter.Settings) (*lakehouseExporter, error)
 		return nil, err
 	}
 	e := &lakehouseExporter{cfg: cfg, log: set.Logger, blocks: c, free: make(chan []schema.Event, 2), identity: identityAttrs(cfg.KeepRawAttributes)}
+	e.scrub = maps.Clone(e.identity)
+	for _, k := range pseudonymAttrs {
+		e.scrub[k] = true
+	}
 	m := set.TelemetrySettings.MeterProvider.Meter("github.com/wardenhq/warden/collector/lakehouseexporter")
 	e.mRows, _ = m.Int64Counter("warden_lakehouse_rows", metric.WithDescription("Rows written to the lakehouse (both stores)"))
 	e.mMessages, _ = m.Int64Counter("warden_lakehouse_messages_discarded", metric.WithDescription("Records whose warden.messages text was discarded (no promptcrypt in the pipeline)"))
@@ -103,6 +112,7 @@ func (e *lakehouseExporter) write(ctx context.Context, b *lakehousestore.Batch) 
 	}
 	n := int64(b.Len())
 	sup, err := e.store.Write(b)
+	e.flushRawIDs(ctx)
 	if sup == 0 && err == nil {
 		// Suppression compacts Events in place (two slots may then share a
 		// map), so only an untouched slice is recycled.

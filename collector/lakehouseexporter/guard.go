@@ -46,6 +46,7 @@ func (g logsGuard) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		}
 		g.e.scrubIdentities(rls.At(i).Resource().Attributes())
 	}
+	g.e.flushRawIDs(ctx)
 	return g.Logs.ConsumeLogs(ctx, ld)
 }
 
@@ -75,6 +76,7 @@ func (g tracesGuard) ConsumeTraces(ctx context.Context, td ptrace.Traces) error 
 		}
 		g.e.scrubIdentities(rss.At(i).Resource().Attributes())
 	}
+	g.e.flushRawIDs(ctx)
 	return g.Traces.ConsumeTraces(ctx, td)
 }
 
@@ -99,6 +101,7 @@ func (g metricsGuard) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) er
 		}
 		g.e.scrubIdentities(rms.At(i).Resource().Attributes())
 	}
+	g.e.flushRawIDs(ctx)
 	return g.Metrics.ConsumeMetrics(ctx, md)
 }
 
@@ -128,8 +131,17 @@ func forEachPoint(m pmetric.Metric, f func(pcommon.Map)) {
 	}
 }
 
-var pseudonymAttrs = map[string]bool{
-	schema.Attr("user_pseudonym"): true, schema.Attr("device_pseudonym"): true, schema.Attr("path_pseudonym"): true,
+var pseudonymAttrs = []string{schema.Attr("user_pseudonym"), schema.Attr("device_pseudonym"), schema.Attr("path_pseudonym")}
+
+// flushRawIDs brings the raw-identifiers metric up to the counter (once per
+// batch: a metric update per blanked value cost more than the check).
+func (e *lakehouseExporter) flushRawIDs(ctx context.Context) {
+	e.rawMu.Lock()
+	defer e.rawMu.Unlock()
+	if cur := e.rawIDsBlanked.Load(); cur > e.rawIDsReported {
+		e.mRawIDs.Add(ctx, cur-e.rawIDsReported)
+		e.rawIDsReported = cur
+	}
 }
 
 // scrubIdentities blanks, in place, every pseudonym attribute and
@@ -137,7 +149,7 @@ var pseudonymAttrs = map[string]bool{
 // (see attrValue).
 func (e *lakehouseExporter) scrubIdentities(m pcommon.Map) {
 	m.Range(func(k string, v pcommon.Value) bool {
-		if (e.identity[k] || pseudonymAttrs[k]) && e.isRaw(v.AsString()) {
+		if e.scrub[k] && e.isRaw(v.AsString()) {
 			v.SetStr("")
 		}
 		return true
@@ -196,8 +208,7 @@ func (e *lakehouseExporter) isRaw(s string) bool {
 	if s == "" || vault.HasPseudonymPrefix(s) {
 		return false
 	}
-	e.rawIDsBlanked.Add(1)
-	e.mRawIDs.Add(nil2ctx(), 1)
+	e.rawIDsBlanked.Add(1) // the metric follows in flushRawIDs, once per batch
 	e.warnRawIDs.Do(func() {
 		e.log.Warn("lakehouse: an identity attribute or pseudonym column held a value that is not a keyed pseudonym (no fieldhash in the pipeline?): blanked, never stored")
 	})

@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/wardenhq/warden/schema"
 )
@@ -311,4 +313,41 @@ func TestKeepRawAttributesExempts(t *testing.T) {
 	if !bytes.Contains(js, []byte("build-07")) || bytes.Contains(js, []byte("CANARY")) {
 		t.Fatalf("keep_raw_attributes not applied as configured: %s", js)
 	}
+}
+
+// The raw-identifiers metric reaches the meter (flushed once per batch).
+func TestRawIdentifiersMetric(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	f := NewFactory()
+	set := exportertest.NewNopSettings(f.Type())
+	set.TelemetrySettings.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	e, err := newExporter(testCfg(), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld := plog.NewLogs()
+	a := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Attributes()
+	a.PutStr("user.id", "u1")
+	a.PutStr("user.email", "a@b.c")
+	a.PutStr("warden.user_pseudonym", "u1")
+	for i := 0; i < 2; i++ {
+		if err := (logsGuard{Logs: &captureLogs{}, e: e}).ConsumeLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name == "warden_lakehouse_raw_identifiers_blanked" {
+				if got := m.Data.(metricdata.Sum[int64]).DataPoints[0].Value; got != 3 {
+					t.Fatalf("metric = %d, want 3 (the second batch was already blank)", got)
+				}
+				return
+			}
+		}
+	}
+	t.Fatal("metric warden_lakehouse_raw_identifiers_blanked not reported")
 }
