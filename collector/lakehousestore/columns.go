@@ -120,7 +120,7 @@ func NewCodec(t *schema.Table) (*Codec, error) {
 	c.pq = pq
 	// Build one column set now: a Go type whose ClickHouse type the
 	// encoder cannot express exactly fails here, not at the first insert.
-	nc, err := c.newNativeCols()
+	nc, err := c.newNativeCols(false)
 	if err != nil {
 		return nil, err
 	}

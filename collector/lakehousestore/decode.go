@@ -20,7 +20,7 @@ func (c *Codec) DecodeNative(data []byte) (rows any, err error) {
 			rows, err = nil, fmt.Errorf("decode native block of %s: malformed block (%v)", c.Table.Name, r)
 		}
 	}()
-	nc, err := c.newNativeCols()
+	nc, err := c.newNativeCols(true)
 	if err != nil {
 		return nil, err
 	}

@@ -20,11 +20,12 @@ import (
 
 // nativeCols is one reusable set of columns of a table, in table order.
 type nativeCols struct {
-	input []chproto.InputColumn
-	cols  []chproto.Column
-	fill  []func(base unsafe.Pointer, stride uintptr, n int)
-	kvStr []kv[string] // scratch for sorted map entries
-	kvU32 []kv[uint32]
+	decode bool // LowCardinality columns are ch-go's (which decode) instead of lowCardStr
+	input  []chproto.InputColumn
+	cols   []chproto.Column
+	fill   []func(base unsafe.Pointer, stride uintptr, n int)
+	kvStr  []kv[string] // scratch for sorted map entries
+	kvU32  []kv[uint32]
 }
 
 type kv[V any] struct {
@@ -34,8 +35,8 @@ type kv[V any] struct {
 
 // newNativeCols builds the columns and, per column, a filler that appends
 // n rows read at the column's field offset.
-func (c *Codec) newNativeCols() (*nativeCols, error) {
-	nc := &nativeCols{}
+func (c *Codec) newNativeCols(decode bool) (*nativeCols, error) {
+	nc := &nativeCols{decode: decode}
 	for _, a := range c.accs {
 		col, fill, err := nativeColumn(a, nc)
 		if err != nil {
@@ -74,10 +75,9 @@ func nativeColumn(a colAcc, nc *nativeCols) (chproto.Column, func(unsafe.Pointer
 	off := a.off
 	switch a.kind {
 	case kString, kBytes:
-		str := &chproto.ColStr{}
-		var col chproto.ColumnOf[string] = str
+		var col chproto.ColumnOf[string] = &chproto.ColStr{}
 		if lowCard {
-			col = chproto.NewLowCardinality[string](str)
+			col = nc.lowCard()
 		}
 		if a.kind == kBytes {
 			return col, func(base unsafe.Pointer, stride uintptr, n int) {
@@ -138,10 +138,9 @@ func nativeColumn(a colAcc, nc *nativeCols) (chproto.Column, func(unsafe.Pointer
 			}
 		}, nil
 	case kStrings:
-		str := &chproto.ColStr{}
-		var elem chproto.ColumnOf[string] = str
+		var elem chproto.ColumnOf[string] = &chproto.ColStr{}
 		if strings.HasPrefix(a.col.Type, "Array(LowCardinality(") {
-			elem = chproto.NewLowCardinality[string](str)
+			elem = nc.lowCard()
 		}
 		col := chproto.NewArray[string](elem)
 		return col, func(base unsafe.Pointer, stride uintptr, n int) {
@@ -153,14 +152,14 @@ func nativeColumn(a colAcc, nc *nativeCols) (chproto.Column, func(unsafe.Pointer
 			}
 		}, nil
 	case kMapStrStr:
-		col := chproto.NewMap[string, string](mapKeys(a.col.Type), &chproto.ColStr{})
+		col := chproto.NewMap[string, string](nc.mapKeys(a.col.Type), &chproto.ColStr{})
 		return col, func(base unsafe.Pointer, stride uintptr, n int) {
 			for i := 0; i < n; i++ {
 				appendSorted(col, *field[map[string]string](base, stride, i, off), &nc.kvStr)
 			}
 		}, nil
 	case kMapStrU32:
-		col := chproto.NewMap[string, uint32](mapKeys(a.col.Type), &chproto.ColUInt32{})
+		col := chproto.NewMap[string, uint32](nc.mapKeys(a.col.Type), &chproto.ColUInt32{})
 		return col, func(base unsafe.Pointer, stride uintptr, n int) {
 			for i := 0; i < n; i++ {
 				appendSorted(col, *field[map[string]uint32](base, stride, i, off), &nc.kvU32)
@@ -170,11 +169,20 @@ func nativeColumn(a colAcc, nc *nativeCols) (chproto.Column, func(unsafe.Pointer
 	return nil, nil, fmt.Errorf("no Native encoder for %s", a.col.Type)
 }
 
-func mapKeys(typ string) chproto.ColumnOf[string] {
+func (nc *nativeCols) mapKeys(typ string) chproto.ColumnOf[string] {
 	if strings.HasPrefix(typ, "Map(LowCardinality(") {
-		return chproto.NewLowCardinality[string](&chproto.ColStr{})
+		return nc.lowCard()
 	}
 	return &chproto.ColStr{}
+}
+
+// lowCard is a LowCardinality(String) column: lowCardStr to encode,
+// ch-go's to decode.
+func (nc *nativeCols) lowCard() chproto.ColumnOf[string] {
+	if nc.decode {
+		return chproto.NewLowCardinality[string](&chproto.ColStr{})
+	}
+	return newLowCardStr()
 }
 
 // appendSorted appends one map row in key order, so the same rows always
@@ -235,7 +243,7 @@ func (c *Codec) EncodeNative(rows any, dst []byte) ([]byte, error) {
 	select {
 	case nc = <-c.native:
 	default:
-		if nc, err = c.newNativeCols(); err != nil {
+		if nc, err = c.newNativeCols(false); err != nil {
 			return nil, err
 		}
 	}
@@ -245,6 +253,12 @@ func (c *Codec) EncodeNative(rows any, dst []byte) ([]byte, error) {
 		default:
 		}
 	}()
+	return c.encodeWith(nc, base, stride, n, dst)
+}
+
+// encodeWith fills the column set nc with n rows at base and encodes the
+// block into dst[:0].
+func (c *Codec) encodeWith(nc *nativeCols, base unsafe.Pointer, stride uintptr, n int, dst []byte) ([]byte, error) {
 	for i, col := range nc.cols {
 		col.Reset()
 		if n > 0 {
