@@ -44,7 +44,7 @@ type fieldProcessor struct {
 	tenants map[string]*tenantState
 
 	rerouted   atomic.Int64 // records moved to schema.InvalidTenant
-	warnedBad  sync.Map     // invalid tenant value -> struct{} (warn once each)
+	warnedBad  sync.Map     // pseudonym of an invalid tenant -> struct{} (warn once each)
 	warnedBadN atomic.Int64
 }
 
@@ -326,14 +326,18 @@ func (p *fieldProcessor) checkTenant(m pcommon.Map, t string, bt *batchTenants) 
 	if err != nil {
 		return "", err
 	}
+	ps := st.cur.Value(t)
 	m.PutStr(p.cfg.Tenant.FromAttribute, schema.InvalidTenant)
-	m.PutStr(schema.AttrInvalidTenant, st.cur.Value(t))
+	m.PutStr(schema.AttrInvalidTenant, ps)
 	p.rerouted.Add(1)
 	if p.warnedBadN.Load() < 100 {
-		if _, seen := p.warnedBad.LoadOrStore(t, struct{}{}); !seen {
+		if _, seen := p.warnedBad.LoadOrStore(ps, struct{}{}); !seen {
 			p.warnedBadN.Add(1)
+			// The value itself is untrusted record content (it could be
+			// anything a sender put there): only its pseudonym, which is
+			// also on the stored rows, and its length are logged.
 			p.logger.Warn("fieldhash: records name a tenant that can never have keys; rerouted to the invalid-tenant quarantine, pseudonymized there",
-				zap.String("tenant", fmt.Sprintf("%q", t)), zap.String("rerouted_to", schema.InvalidTenant),
+				zap.String("tenant_pseudonym", ps), zap.Int("tenant_bytes", len(t)), zap.String("rerouted_to", schema.InvalidTenant),
 				zap.String("want", "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"))
 		}
 	}
