@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/wardenhq/warden/processors/fieldhash/fieldpath"
 	"github.com/wardenhq/warden/schema"
 	"github.com/wardenhq/warden/vault"
 )
@@ -96,39 +97,13 @@ func (g metricsGuard) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) er
 		for j := 0; j < sms.Len(); j++ {
 			ms := sms.At(j).Metrics()
 			for k := 0; k < ms.Len(); k++ {
-				forEachPoint(ms.At(k), g.e.scrubIdentities)
+				fieldpath.ForEachPointAttributes(ms.At(k), g.e.scrubIdentities)
 			}
 		}
 		g.e.scrubIdentities(rms.At(i).Resource().Attributes())
 	}
 	g.e.flushRawIDs(ctx)
 	return g.Metrics.ConsumeMetrics(ctx, md)
-}
-
-// forEachPoint calls f with the attributes of every data point of m.
-func forEachPoint(m pmetric.Metric, f func(pcommon.Map)) {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		for i := 0; i < m.Gauge().DataPoints().Len(); i++ {
-			f(m.Gauge().DataPoints().At(i).Attributes())
-		}
-	case pmetric.MetricTypeSum:
-		for i := 0; i < m.Sum().DataPoints().Len(); i++ {
-			f(m.Sum().DataPoints().At(i).Attributes())
-		}
-	case pmetric.MetricTypeHistogram:
-		for i := 0; i < m.Histogram().DataPoints().Len(); i++ {
-			f(m.Histogram().DataPoints().At(i).Attributes())
-		}
-	case pmetric.MetricTypeExponentialHistogram:
-		for i := 0; i < m.ExponentialHistogram().DataPoints().Len(); i++ {
-			f(m.ExponentialHistogram().DataPoints().At(i).Attributes())
-		}
-	case pmetric.MetricTypeSummary:
-		for i := 0; i < m.Summary().DataPoints().Len(); i++ {
-			f(m.Summary().DataPoints().At(i).Attributes())
-		}
-	}
 }
 
 var pseudonymAttrs = []string{schema.Attr("user_pseudonym"), schema.Attr("device_pseudonym"), schema.Attr("path_pseudonym")}

@@ -484,7 +484,7 @@ func (p *fieldProcessor) processMetrics(ctx context.Context, md pmetric.Metrics)
 			ms := sm.Metrics()
 			for k := 0; k < ms.Len(); k++ {
 				var err error
-				forEachPointAttrs(ms.At(k), func(a pcommon.Map) {
+				fieldpath.ForEachPointAttributes(ms.At(k), func(a pcommon.Map) {
 					if err == nil {
 						_, err = p.recordAttrs(a, rt, bt)
 					}
@@ -497,29 +497,4 @@ func (p *fieldProcessor) processMetrics(ctx context.Context, md pmetric.Metrics)
 		p.resourceAndScope(rm.Resource().Attributes(), pcommon.NewMap(), rst)
 	}
 	return md, nil
-}
-
-func forEachPointAttrs(m pmetric.Metric, f func(pcommon.Map)) {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		for i := 0; i < m.Gauge().DataPoints().Len(); i++ {
-			f(m.Gauge().DataPoints().At(i).Attributes())
-		}
-	case pmetric.MetricTypeSum:
-		for i := 0; i < m.Sum().DataPoints().Len(); i++ {
-			f(m.Sum().DataPoints().At(i).Attributes())
-		}
-	case pmetric.MetricTypeHistogram:
-		for i := 0; i < m.Histogram().DataPoints().Len(); i++ {
-			f(m.Histogram().DataPoints().At(i).Attributes())
-		}
-	case pmetric.MetricTypeExponentialHistogram:
-		for i := 0; i < m.ExponentialHistogram().DataPoints().Len(); i++ {
-			f(m.ExponentialHistogram().DataPoints().At(i).Attributes())
-		}
-	case pmetric.MetricTypeSummary:
-		for i := 0; i < m.Summary().DataPoints().Len(); i++ {
-			f(m.Summary().DataPoints().At(i).Attributes())
-		}
-	}
 }
