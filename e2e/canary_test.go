@@ -113,6 +113,35 @@ func privacyConfig(t *testing.T, keyDir string, noCodecs bool) string {
 	return p
 }
 
+// initKeys makes a key directory with tenant keys and a custody key pair;
+// it returns the directory and the custody key id.
+func initKeys(t *testing.T) (dir, custodyID string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "keys")
+	ks, err := vault.InitDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if custodyID, _, err = ks.InitCustody(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, custodyID
+}
+
+// startPrivacyCollector starts the privacy-pipeline collector
+// (privacyConfig) with the keys in keyDir, killed when the test ends.
+func startPrivacyCollector(t *testing.T, keyDir string, noCodecs bool) *Collector {
+	t.Helper()
+	c := &Collector{t: t, Bin: privacyCollectorBin(t), Config: privacyConfig(t, keyDir, noCodecs), DataDir: t.TempDir(),
+		GRPC: FreePort(t), HTTP: FreePort(t), SQLAddr: FreePort(t)}
+	c.Env = []string{"WARDEN_CHDB_LIB=" + ChDBLib(t)}
+	t.Cleanup(c.Kill)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 type canaryLakeEvent struct {
 	EventID         [16]byte          `parquet:"event_id"`
 	Tenant          string            `parquet:"tenant"`
@@ -134,28 +163,13 @@ func TestCanaryNeverReachesDisk(t *testing.T) {
 func canaryRun(t *testing.T, noCodecs bool) {
 	// Keys: the collector's directory holds the tenant keys and the custody
 	// PUBLIC key only; the private key goes to a separate custody directory.
-	keyDir := filepath.Join(t.TempDir(), "keys")
+	keyDir, cid := initKeys(t)
 	custodyDir := filepath.Join(t.TempDir(), "custody")
-	ks, err := vault.InitDir(keyDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cid, _, err := ks.InitCustody()
-	if err != nil {
-		t.Fatal(err)
-	}
 	os.MkdirAll(filepath.Join(custodyDir, "custody"), 0o700)
 	if err := os.Rename(vault.CustodyPrivateKeyPath(keyDir, cid), vault.CustodyPrivateKeyPath(custodyDir, cid)); err != nil {
 		t.Fatal(err)
 	}
-
-	c := &Collector{t: t, Bin: privacyCollectorBin(t), Config: privacyConfig(t, keyDir, noCodecs), DataDir: t.TempDir(),
-		GRPC: FreePort(t), HTTP: FreePort(t), SQLAddr: FreePort(t)}
-	c.Env = []string{"WARDEN_CHDB_LIB=" + ChDBLib(t)}
-	t.Cleanup(c.Kill)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	c := startPrivacyCollector(t, keyDir, noCodecs)
 
 	ctx := context.Background()
 	tenant := "canary"

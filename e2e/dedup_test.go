@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,8 +11,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
-
-	"github.com/wardenhq/warden/vault"
 )
 
 // TestDedupSharedSystemPromptTableBytes: 100 sessions that share a 50 KB
@@ -22,21 +19,8 @@ import (
 // on the table's bytes and on its rows.
 func TestDedupSharedSystemPromptTableBytes(t *testing.T) {
 	skipShort(t)
-	keyDir := filepath.Join(t.TempDir(), "keys")
-	ks, err := vault.InitDir(keyDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := ks.InitCustody(); err != nil {
-		t.Fatal(err)
-	}
-	c := &Collector{t: t, Bin: privacyCollectorBin(t), Config: privacyConfig(t, keyDir, true), DataDir: t.TempDir(),
-		GRPC: FreePort(t), HTTP: FreePort(t), SQLAddr: FreePort(t)}
-	c.Env = []string{"WARDEN_CHDB_LIB=" + ChDBLib(t)}
-	t.Cleanup(c.Kill)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	keyDir, _ := initKeys(t)
+	c := startPrivacyCollector(t, keyDir, true)
 	bytesOf := func() int64 {
 		out := c.MustSQL("SELECT sum(length(ciphertext)) FROM prompt_blocks FINAL")
 		n, _ := strconv.ParseInt(out, 10, 64)

@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/wardenhq/warden/schema"
-	"github.com/wardenhq/warden/vault"
 )
 
 // TestInvalidTenantIsQuarantined: through the real binary and the full
@@ -25,21 +24,8 @@ import (
 // the bad value kept only as a pseudonym.
 func TestInvalidTenantIsQuarantined(t *testing.T) {
 	skipShort(t)
-	keyDir := filepath.Join(t.TempDir(), "keys")
-	ks, err := vault.InitDir(keyDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := ks.InitCustody(); err != nil {
-		t.Fatal(err)
-	}
-	c := &Collector{t: t, Bin: privacyCollectorBin(t), Config: privacyConfig(t, keyDir, false), DataDir: t.TempDir(),
-		GRPC: FreePort(t), HTTP: FreePort(t), SQLAddr: FreePort(t)}
-	c.Env = []string{"WARDEN_CHDB_LIB=" + ChDBLib(t)}
-	t.Cleanup(c.Kill)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	keyDir, _ := initKeys(t)
+	c := startPrivacyCollector(t, keyDir, false)
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("service.name", "claude-code")
