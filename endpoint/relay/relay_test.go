@@ -221,7 +221,7 @@ func TestRelayCollectorDownThenUp(t *testing.T) {
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(texp))
 	_, span := tp.Tracer("claude").Start(ctx, "claude_code.interaction")
-	span.SetAttributes(attribute.String("interaction.user_prompt", canary+" span"))
+	span.SetAttributes(attribute.String("user_prompt", canary+" span"))
 	span.End()
 	if err := tp.Shutdown(ctx); err != nil {
 		t.Fatal(err)

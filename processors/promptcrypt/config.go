@@ -80,14 +80,15 @@ type sourceShape struct{ role, part string }
 // SourceShapes: content attributes of the sources genai knows (see
 // shared/AGENT-TELEMETRY.md): Claude Code user_prompt.prompt,
 // assistant_response.response, tool_result.tool_input, span
-// interaction.user_prompt; Codex codex.user_prompt.prompt,
+// claude_code.interaction's user_prompt and span event tool.output's
+// content (file content, OTEL_LOG_TOOL_CONTENT); Codex codex.user_prompt.prompt,
 // codex.tool_result.arguments/output; Gemini CLI user_prompt.prompt,
 // api_request.request_text, api_response.response_text,
 // tool_call.function_args; the OTel GenAI conventions' gen_ai.* content.
 var sourceShapes = map[string]sourceShape{
 	"prompt":                     {"user", schema.PartPrompt},
 	"prompt_text":                {"user", schema.PartPrompt},
-	"interaction.user_prompt":    {"user", schema.PartPrompt},
+	"user_prompt":                {"user", schema.PartPrompt},
 	"request_text":               {"user", schema.PartPrompt},
 	"gen_ai.input.messages":      {"user", schema.PartPrompt},
 	"gen_ai.prompt":              {"user", schema.PartPrompt},
@@ -105,6 +106,7 @@ var sourceShapes = map[string]sourceShape{
 	"tool_output":                {"tool", schema.PartToolOutput},
 	"tool_result":                {"tool", schema.PartToolOutput},
 	"output":                     {"tool", schema.PartToolOutput},
+	"content":                    {"tool", schema.PartToolOutput},
 	"gen_ai.tool.call.result":    {"tool", schema.PartToolOutput},
 }
 

@@ -292,7 +292,7 @@ func TestTracesSpanAndEvents(t *testing.T) {
 	}
 	td := ptrace.NewTraces()
 	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
-	sp.Attributes().PutStr("interaction.user_prompt", canaryPrompt)
+	sp.Attributes().PutStr("user_prompt", canaryPrompt)
 	sp.Events().AppendEmpty().Attributes().PutStr("gen_ai.output.messages", canaryResp)
 	if err := p.ConsumeTraces(context.Background(), td); err != nil {
 		t.Fatal(err)
@@ -391,7 +391,7 @@ func TestLogsAndTracesShareTheDayKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	td := ptrace.NewTraces()
-	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().Attributes().PutStr("interaction.user_prompt", "a span-only prompt")
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().Attributes().PutStr("user_prompt", "a span-only prompt")
 	if err := tp.ConsumeTraces(ctx, td); err != nil {
 		t.Fatal(err)
 	}
