@@ -7,6 +7,8 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -23,6 +25,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/wardenhq/warden/collector/lakehousestore/sqlclient"
+	"github.com/wardenhq/warden/schema"
 	"github.com/wardenhq/warden/vault"
 )
 
@@ -323,4 +326,69 @@ func ConfigFile(t testing.TB, rollInterval string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TablesContaining names the ClickHouse tables where needle occurs in any
+// column of any row, decoded (compression hides it from a byte scan of the
+// files). Only for test-made needles: it is pasted into the query text.
+func (c *Collector) TablesContaining(needle string) ([]string, error) {
+	var hits []string
+	for _, tb := range schema.Tables() {
+		n, err := c.SQL(fmt.Sprintf("SELECT count() FROM %s WHERE position(toString(tuple(*)), '%s') > 0", tb.Name, needle))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", tb.Name, err)
+		}
+		if n != "0" {
+			hits = append(hits, fmt.Sprintf("clickhouse %s (%s rows)", tb.Name, n))
+		}
+	}
+	return hits, nil
+}
+
+// LakeContaining names the Parquet files of the lake where needle occurs in
+// any decoded value (the files are zstd-compressed).
+func (c *Collector) LakeContaining(needle string) ([]string, error) {
+	var hits []string
+	err := filepath.WalkDir(filepath.Join(c.DataDir, "lake"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".parquet") {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		pf, err := parquet.OpenFile(f, st.Size())
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		for _, rg := range pf.RowGroups() {
+			rows := rg.Rows()
+			buf := make([]parquet.Row, 256)
+			for {
+				n, err := rows.ReadRows(buf)
+				for _, r := range buf[:n] {
+					for _, v := range r {
+						if v.Kind() == parquet.ByteArray && strings.Contains(string(v.ByteArray()), needle) {
+							hits = append(hits, "lake "+p)
+						}
+					}
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					rows.Close()
+					return fmt.Errorf("%s: %w", p, err)
+				}
+			}
+			rows.Close()
+		}
+		return nil
+	})
+	return hits, err
 }
