@@ -32,6 +32,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/wardenhq/warden/processors/fieldhash/fieldpath"
 	"github.com/wardenhq/warden/processors/promptcrypt"
 	"github.com/wardenhq/warden/schema"
 	"github.com/wardenhq/warden/vault"
@@ -296,10 +297,27 @@ func (r *Relay) process(ctx context.Context, signal string, req request) ([]byte
 		r.tracesOut.Reset()
 		return ptraceotlp.NewExportRequestFromTraces(sealed).MarshalProto()
 	default:
-		// Metrics carry counts and durations, no prompt-like content.
+		// Metrics carry counts and durations, and have no record to hold a
+		// sealed reference: content that rides along (Gemini CLI's `-p`
+		// prompt in the resource's process.command_args, on its metrics
+		// too) is dropped; the same content arrives sealed in the logs.
 		md := req.(*pmetricotlp.ExportRequest).Metrics()
 		for i := 0; i < md.ResourceMetrics().Len(); i++ {
-			r.identify(md.ResourceMetrics().At(i).Resource().Attributes())
+			rm := md.ResourceMetrics().At(i)
+			rm.Resource().Attributes().RemoveIf(func(k string, _ pcommon.Value) bool {
+				return promptcrypt.IsContentResourceAttribute(k)
+			})
+			r.identify(rm.Resource().Attributes())
+			for j := 0; j < rm.ScopeMetrics().Len(); j++ {
+				ms := rm.ScopeMetrics().At(j).Metrics()
+				for k := 0; k < ms.Len(); k++ {
+					fieldpath.ForEachPointAttributes(ms.At(k), func(a pcommon.Map) {
+						a.RemoveIf(func(k string, _ pcommon.Value) bool {
+							return k == schema.AttrMessages || promptcrypt.IsContentAttribute(k)
+						})
+					})
+				}
+			}
 		}
 		return pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
 	}

@@ -226,11 +226,15 @@ func TestRelayCollectorDownThenUp(t *testing.T) {
 	if err := tp.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// 4. Metrics (protobuf, posted as an SDK would).
+	// 4. Metrics (protobuf, posted as an SDK would). Gemini CLI's carry its
+	// argv, `-p PROMPT` included, on the resource.
 	md := pmetric.NewMetrics()
-	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	mrm := md.ResourceMetrics().AppendEmpty()
+	mrm.Resource().Attributes().PutEmptySlice("process.command_args").FromRaw([]any{"gemini", "-p", canary + " argv"})
+	m := mrm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
 	m.SetName("claude_code.token.usage")
 	dp := m.SetEmptySum().DataPoints().AppendEmpty()
+	dp.Attributes().PutStr("prompt", canary+" point")
 	dp.SetIntValue(42)
 	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	mb, _ := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
@@ -309,6 +313,12 @@ func TestRelayCollectorDownThenUp(t *testing.T) {
 	for _, td := range c.traces.AllTraces() {
 		if strings.Contains(fmt.Sprint(td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().AsRaw()), "CANARY-relay") {
 			t.Error("forwarded span holds the cleartext canary")
+		}
+	}
+	for _, md := range c.metrics.AllMetrics() {
+		b, _ := (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
+		if bytes.Contains(b, []byte("CANARY-relay")) {
+			t.Error("forwarded metrics hold the cleartext canary")
 		}
 	}
 	scanDir(t, bufDir, "CANARY-relay")

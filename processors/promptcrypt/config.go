@@ -116,3 +116,14 @@ var resourceShapes = map[string]sourceShape{
 	"process.command_args": {"user", schema.PartPrompt},
 	"process.command_line": {"user", schema.PartPrompt},
 }
+
+// IsContentAttribute reports whether a record (or data point) attribute
+// of this name carries prompt-like content in one of the sources genai
+// knows. A relay that forwards metrics, which have no record to hold a
+// sealed reference, drops such attributes instead.
+func IsContentAttribute(key string) bool { _, ok := sourceShapes[key]; return ok }
+
+// IsContentResourceAttribute is IsContentAttribute for resource
+// attributes (Gemini CLI's process.command_args holds its `-p` prompt, on
+// its metrics too).
+func IsContentResourceAttribute(key string) bool { _, ok := resourceShapes[key]; return ok }
