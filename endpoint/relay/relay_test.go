@@ -333,3 +333,69 @@ func checkIdentity(t *testing.T, m pcommon.Map, id relay.Identity) {
 		}
 	}
 }
+
+// TestRealAgentCapturesBufferedSealed posts every real capture of the three
+// agents (processors/genai/testdata/agents: logs, metrics and traces, as
+// each agent sent them) through the relay: neither the captured prompt nor
+// the file content the agent read may reach the buffer in clear.
+func TestRealAgentCapturesBufferedSealed(t *testing.T) {
+	keysDir := t.TempDir()
+	os.Chmod(keysDir, 0o700)
+	ks, err := vault.OpenLocalStore(keysDir, vault.LocalOptions{AutoCreate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ks.InitCustody(); err != nil {
+		t.Fatal(err)
+	}
+	bufDir := t.TempDir()
+	x, err := export.Open(export.Config{Endpoint: "http://" + freeAddr(t), Dir: bufDir, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	const token = "captures-token"
+	r, err := relay.Start(relay.Config{Keys: ks, Store: x, Token: token, Logf: t.Logf,
+		Identity: relay.Identity{SessionID: "0123456789abcdef0123456789abcdef", UserPseudonym: "ps1:v1:u", DevicePseudonym: "ps1:v1:d"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	files, _ := filepath.Glob("../../processors/genai/testdata/agents/*/*")
+	var posted, withContent int
+	for _, f := range files {
+		base := filepath.Base(f)
+		signal, _, ok := strings.Cut(base, "-")
+		if !ok || (signal != "logs" && signal != "metrics" && signal != "traces") {
+			continue
+		}
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(body, []byte("Summarize notes.txt")) || bytes.Contains(body, []byte("ship the capture script")) {
+			withContent++
+		}
+		ctype := "application/x-protobuf"
+		if strings.HasSuffix(base, ".json") {
+			ctype = "application/json"
+		}
+		q, _ := http.NewRequest(http.MethodPost, r.URL()+"/v1/"+signal, bytes.NewReader(body))
+		q.Header.Set("Content-Type", ctype)
+		q.Header.Set(relay.TokenHeader, token)
+		resp, err := http.DefaultClient.Do(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %s", f, resp.Status)
+		}
+		posted++
+	}
+	if posted < 12 || withContent < 4 {
+		t.Fatalf("posted %d captures, %d with the prompt or file content: the captures are missing", posted, withContent)
+	}
+	scanDir(t, bufDir, "Summarize notes.txt")
+	scanDir(t, bufDir, "ship the capture script")
+}
