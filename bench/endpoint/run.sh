@@ -64,9 +64,14 @@ wbefore() {
   "$WARDEN_BEFORE" run --user $AGENT_UID --profile "$WORK/bench.yaml" --project "$WORK/proj" \
     --keys "$WORK/keys" --collector http://127.0.0.1:9 --buffer-dir "$WORK/buf" "$@"
 }
+# The bare agent gets what warden run passes through from the caller's
+# environment (TERM, LANG, LC_ALL, COLORTERM: endpoint/run.go agentEnv), so
+# both run under the same locale (grep under C.UTF-8 and under C differ).
+PASS_ENV=()
+for k in TERM LANG LC_ALL COLORTERM; do [ -z "${!k+x}" ] || PASS_ENV+=("$k=${!k}"); done
 bare() {
   setpriv --reuid=$AGENT_UID --regid=$AGENT_UID --clear-groups env -i -C "$WORK/proj" \
-    HOME=/nonexistent PATH=$GOROOT_DIR/bin:/usr/bin:/bin "$@"
+    HOME=/nonexistent PATH=$GOROOT_DIR/bin:/usr/bin:/bin "${PASS_ENV[@]}" "$@"
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 # The agent is the same bash script in every mode; it times the workload
