@@ -119,7 +119,10 @@ func scanDir(t *testing.T, dir, needle string) {
 // collector is down; the buffer never holds the canary prompt; once the
 // collector is up every record arrives exactly once, sealed, with the
 // session, user and device identity.
-func TestRelayCollectorDownThenUp(t *testing.T) {
+// startRelay starts a relay with fresh keys in front of a durable buffer
+// (in a new directory, returned) that ships to addr.
+func startRelay(t *testing.T, addr string, id relay.Identity, token string) (*export.Exporter, *relay.Relay, string) {
+	t.Helper()
 	keysDir := t.TempDir()
 	if err := os.Chmod(keysDir, 0o700); err != nil {
 		t.Fatal(err)
@@ -131,21 +134,26 @@ func TestRelayCollectorDownThenUp(t *testing.T) {
 	if _, _, err := ks.InitCustody(); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t) // nothing listens yet: the collector is down
 	bufDir := t.TempDir()
 	x, err := export.Open(export.Config{Endpoint: "http://" + addr, Dir: bufDir, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer x.Close()
-	id := relay.Identity{SessionID: "0123456789abcdef0123456789abcdef", UserPseudonym: "ps1:v1:user-pseudo",
-		DevicePseudonym: "ps1:v1:device-pseudo", Agent: "claude"}
-	const token = "relay-test-token"
+	t.Cleanup(func() { x.Close() })
 	r, err := relay.Start(relay.Config{Keys: ks, Store: x, Identity: id, Token: token, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { r.Close() })
+	return x, r, bufDir
+}
+
+func TestRelayCollectorDownThenUp(t *testing.T) {
+	addr := freeAddr(t) // nothing listens yet: the collector is down
+	id := relay.Identity{SessionID: "0123456789abcdef0123456789abcdef", UserPseudonym: "ps1:v1:user-pseudo",
+		DevicePseudonym: "ps1:v1:device-pseudo", Agent: "claude"}
+	const token = "relay-test-token"
+	x, r, bufDir := startRelay(t, addr, id, token)
 	ctx := context.Background()
 	hdr := map[string]string{relay.TokenHeader: token}
 	post := func(path, ctype string, body []byte, withToken bool) *http.Response {
@@ -339,28 +347,9 @@ func checkIdentity(t *testing.T, m pcommon.Map, id relay.Identity) {
 // each agent sent them) through the relay: neither the captured prompt nor
 // the file content the agent read may reach the buffer in clear.
 func TestRealAgentCapturesBufferedSealed(t *testing.T) {
-	keysDir := t.TempDir()
-	os.Chmod(keysDir, 0o700)
-	ks, err := vault.OpenLocalStore(keysDir, vault.LocalOptions{AutoCreate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := ks.InitCustody(); err != nil {
-		t.Fatal(err)
-	}
-	bufDir := t.TempDir()
-	x, err := export.Open(export.Config{Endpoint: "http://" + freeAddr(t), Dir: bufDir, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
 	const token = "captures-token"
-	r, err := relay.Start(relay.Config{Keys: ks, Store: x, Token: token, Logf: t.Logf,
-		Identity: relay.Identity{SessionID: "0123456789abcdef0123456789abcdef", UserPseudonym: "ps1:v1:u", DevicePseudonym: "ps1:v1:d"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	_, r, bufDir := startRelay(t, freeAddr(t), relay.Identity{SessionID: "0123456789abcdef0123456789abcdef",
+		UserPseudonym: "ps1:v1:u", DevicePseudonym: "ps1:v1:d"}, token)
 	files, _ := filepath.Glob("../../processors/genai/testdata/agents/*/*")
 	var posted, withContent int
 	for _, f := range files {
