@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/wardenhq/warden/collector/keyring/keyringtest"
 )
@@ -71,14 +70,7 @@ func TestRealAgentCapturesLeaveNoCleartext(t *testing.T) {
 				t.Fatalf("%s: %v", name, err)
 			}
 			sink := new(consumertest.TracesSink)
-			f := NewFactory()
-			p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), createDefaultConfig(), sink)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Start(context.Background(), host); err != nil {
-				t.Fatal(err)
-			}
+			p := newTraces(t, host, createDefaultConfig(), sink)
 			if err := p.ConsumeTraces(context.Background(), td); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}

@@ -38,6 +38,19 @@ func newLogs(t testing.TB, host component.Host, cfg component.Config, next consu
 	return p
 }
 
+func newTraces(t testing.TB, host component.Host, cfg component.Config, next consumer.Traces) processor.Traces {
+	t.Helper()
+	f := NewFactory()
+	p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), cfg, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background(), host); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // opened collects every sealed block and wrapped key from output records
 // and opens them with the test-only opener.
 type opened struct {
@@ -285,11 +298,7 @@ func TestDownstreamFailureReEmits(t *testing.T) {
 func TestTracesSpanAndEvents(t *testing.T) {
 	host, _ := keyringtest.New(t)
 	sink := new(consumertest.TracesSink)
-	f := NewFactory()
-	p, _ := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), createDefaultConfig(), sink)
-	if err := p.Start(context.Background(), host); err != nil {
-		t.Fatal(err)
-	}
+	p := newTraces(t, host, createDefaultConfig(), sink)
 	td := ptrace.NewTraces()
 	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 	sp.Attributes().PutStr("user_prompt", canaryPrompt)
@@ -370,16 +379,9 @@ func TestEdgeSealedRefsKept(t *testing.T) {
 func TestLogsAndTracesShareTheDayKey(t *testing.T) {
 	host, _ := keyringtest.New(t)
 	cfg := createDefaultConfig()
-	f := NewFactory()
 	lsink, tsink := new(consumertest.LogsSink), new(consumertest.TracesSink)
 	lp := newLogs(t, host, cfg, lsink)
-	tp, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), cfg, tsink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tp.Start(context.Background(), host); err != nil {
-		t.Fatal(err)
-	}
+	tp := newTraces(t, host, cfg, tsink)
 	other := newLogs(t, host, createDefaultConfig(), new(consumertest.LogsSink))
 	t.Cleanup(func() {
 		lp.Shutdown(context.Background())
