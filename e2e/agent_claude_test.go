@@ -211,8 +211,8 @@ func TestClaudeCodeRealAgentCost(t *testing.T) {
 		}
 	})
 	// The prompt went through genai into warden.messages; without
-	// promptcrypt sealing it before the exporter's persistent queue, the
-	// queue file would hold it in clear. Nothing on disk may hold it.
+	// promptcrypt sealing it before the exporter, the WAL would hold it
+	// in clear. Nothing on disk may hold it.
 	t.Run("prompt_and_user_id_not_on_disk", func(t *testing.T) {
 		err := filepath.Walk(c.DataDir, func(p string, info os.FileInfo, err error) error {
 			if err != nil || info.IsDir() {
@@ -220,7 +220,7 @@ func TestClaudeCodeRealAgentCost(t *testing.T) {
 			}
 			b, err := os.ReadFile(p)
 			if err == nil && bytes.Contains(b, []byte(canary)) {
-				t.Errorf("prompt canary found on disk in %s (the pipeline in collector/config/embedded.yaml needs promptcrypt before the exporter's persistent queue)", p)
+				t.Errorf("prompt canary found on disk in %s (the pipeline in collector/config/embedded.yaml needs promptcrypt before the exporter)", p)
 			}
 			if err == nil && bytes.Contains(b, []byte(cfg.UserID)) {
 				t.Errorf("raw Claude Code user.id found on disk in %s", p)

@@ -89,19 +89,15 @@ func privacyConfig(t *testing.T, keyDir string, noCodecs bool) string {
 		s = strings.Replace(s, old, new, n)
 	}
 	rep("roll_interval: 60s", "roll_interval: 1s", 1)
-	if m := keyringDirRE.FindStringIndex(s); m != nil {
-		// embedded.yaml already wires the keyring and the processors: only
-		// point the keyring at this test's key directory.
-		s = s[:m[0]] + keyringDirRE.ReplaceAllString(s[m[0]:m[1]], "${1}"+keyDir) + s[m[1]:]
-		if !strings.Contains(s, "promptcrypt") || !strings.Contains(s, "fieldhash") {
-			t.Fatal("embedded.yaml has a keyring but not fieldhash and promptcrypt")
-		}
-	} else {
-		rep("extensions:\n  file_storage/queue:", "extensions:\n  keyring:\n    directory: "+keyDir+"\n    auto_create_tenants: true\n  file_storage/queue:", 1)
-		rep("extensions: [file_storage/queue, lakehouse]", "extensions: [file_storage/queue, lakehouse, keyring]", 1)
-		rep("  genai: {}\n", "  genai: {}\n  fieldhash:\n    keyring: keyring\n  promptcrypt:\n    keyring: keyring\n", 1)
-		rep("processors: [memory_limiter, genai]", "processors: [memory_limiter, genai, fieldhash, promptcrypt]", 2) // logs, traces
-		rep("processors: [memory_limiter, genai]", "processors: [memory_limiter, genai, fieldhash]", 1)              // metrics
+	m := keyringDirRE.FindStringIndex(s)
+	if m == nil {
+		t.Fatal("embedded.yaml has no keyring directory to point at this test's keys")
+	}
+	// embedded.yaml already wires the keyring and the processors: only
+	// point the keyring at this test's key directory.
+	s = s[:m[0]] + keyringDirRE.ReplaceAllString(s[m[0]:m[1]], "${1}"+keyDir) + s[m[1]:]
+	if !strings.Contains(s, "promptcrypt") || !strings.Contains(s, "fieldhash") {
+		t.Fatal("embedded.yaml has a keyring but not fieldhash and promptcrypt")
 	}
 	if noCodecs {
 		rep("  lakehouse:\n    data_dir:", "  lakehouse:\n    no_codecs: true\n    data_dir:", 1)

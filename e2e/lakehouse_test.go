@@ -300,9 +300,9 @@ func TestBadInputKeepsRunning(t *testing.T) {
 }
 
 // TestMissingOrMismatchedChDB: a clear error naming the problem in the
-// log, the collector keeps running and accepting OTLP (into the persistent
-// queue), and once the library is fixed and the collector restarted the
-// accepted records land: nothing accepted is lost.
+// log, the collector keeps running and accepting OTLP (into the WAL), and
+// once the library is fixed and the collector restarted the accepted
+// records land: nothing accepted is lost.
 func TestMissingOrMismatchedChDB(t *testing.T) {
 	skipShort(t)
 	good := ChDBLib(t)
@@ -344,7 +344,7 @@ func TestMissingOrMismatchedChDB(t *testing.T) {
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		WaitFor(t, 60*time.Second, "queued records after the fix", func() (bool, string) {
+		WaitFor(t, 60*time.Second, "records accepted into the WAL, after the fix", func() (bool, string) {
 			out, _ := c.SQL("SELECT count() FROM events WHERE tenant = '" + tenant + "'")
 			return out == "7", out
 		})
@@ -356,10 +356,12 @@ func TestMissingOrMismatchedChDB(t *testing.T) {
 var _ = sort.Strings
 var _ = filepath.Join
 
-// TestCorruptQueueFile: a corrupt persistent-queue file is set aside with a
-// clear log line naming it; the collector starts, keeps accepting data, and
-// what the lakehouse already stored is intact.
-func TestCorruptQueueFile(t *testing.T) {
+// TestCorruptWAL: the WAL is the collector's durable queue. After a kill -9,
+// a journal with a torn tail keeps its whole (acknowledged) requests and
+// sets the tail aside, and a corrupt segment is set aside with a clear log
+// line naming it; the collector starts, every acknowledged record is stored
+// exactly once, and it keeps accepting data.
+func TestCorruptWAL(t *testing.T) {
 	skipShort(t)
 	c := NewCollector(t, ConfigFile(t, "1s"))
 	if err := c.Start(); err != nil {
@@ -390,41 +392,40 @@ func TestCorruptQueueFile(t *testing.T) {
 		out, _ := c.SQL("SELECT count() FROM events WHERE tenant = 'before'")
 		return out == "100", out
 	})
-	c.Stop()
-	files, _ := filepath.Glob(filepath.Join(c.DataDir, "queue", "exporter_lakehouse*logs*"))
-	if len(files) == 0 {
-		files, _ = filepath.Glob(filepath.Join(c.DataDir, "queue", "*"))
+	send("acked", 40) // acknowledged: in the open journal when the process dies
+	c.Kill9()
+	wal := filepath.Join(c.DataDir, "wal")
+	journals, _ := filepath.Glob(filepath.Join(wal, "*.events.open"))
+	torn := filepath.Join(wal, fmt.Sprintf("%020d.events.open", time.Now().UnixNano()))
+	if len(journals) > 0 {
+		torn = journals[0]
 	}
-	if len(files) == 0 {
-		t.Fatal("no queue file found")
+	f, err := os.OpenFile(torn, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range files {
-		st, _ := os.Stat(f)
-		if st.IsDir() {
-			continue
-		}
-		garbage := bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, int(st.Size()/4)+1)
-		fh, err := os.OpenFile(f, os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fh.WriteAt(garbage, 0)
-		fh.Close()
+	f.Write(bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 1000))
+	f.Close()
+	bad := filepath.Join(wal, fmt.Sprintf("%020d-0123456789abcdef0123456789abcdef.events.native", time.Now().UnixNano()))
+	if err := os.WriteFile(bad, bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 1000), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	if err := c.Start(); err != nil {
-		t.Fatalf("collector did not start with a corrupt queue file: %v", err)
+		t.Fatalf("collector did not start with a corrupt WAL: %v", err)
 	}
 	log := c.Log()
-	if !strings.Contains(log, "persistent queue file is corrupt") || !strings.Contains(log, files[0]) {
-		t.Fatalf("no clear log line naming the corrupt queue file:\n%s", log)
+	if !strings.Contains(log, "WAL segment is corrupt") || !strings.Contains(log, bad+".corrupt") {
+		t.Fatalf("no clear log line naming the corrupt segment:\n%s", log)
 	}
-	backups, _ := filepath.Glob(filepath.Join(c.DataDir, "queue", "*.corrupt-*"))
-	if len(backups) == 0 {
-		t.Fatal("corrupt queue file not kept as a backup")
+	if !strings.Contains(log, "torn tail") || !strings.Contains(log, torn) {
+		t.Fatalf("no clear log line naming the torn journal:\n%s", log)
+	}
+	if tails, _ := filepath.Glob(torn + ".tail-*.corrupt"); len(tails) != 1 {
+		t.Fatalf("torn tail not kept aside: %v", tails)
 	}
 	send("after", 50)
-	WaitFor(t, 30*time.Second, "records after the corrupt queue", func() (bool, string) {
-		out, _ := c.SQL("SELECT countIf(tenant = 'before'), countIf(tenant = 'after') FROM events")
-		return out == "100\t50", out
+	WaitFor(t, 30*time.Second, "records after the corrupt WAL", func() (bool, string) {
+		out, _ := c.SQL("SELECT countIf(tenant = 'before'), countIf(tenant = 'acked'), countIf(tenant = 'after'), count() - uniqExact(event_id) FROM events")
+		return out == "100\t40\t50\t0", out
 	})
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lakehouse benchmark: drives otelcol-warden (otlp -> genai -> lakehouse,
-# both sinks, persistent queue) with the shared peer-collector load, beside
+# both sinks, durable in its WAL) with the shared peer-collector load, beside
 # the contrib peer pipelines a (batch -> nop) and c (redaction, OTTL hash,
 # persistent queue, zstd file) in the same run, then measures bytes per
 # event in ClickHouse and in the Parquet lake on a kept run.

@@ -86,8 +86,8 @@ func (e *lakehouseExporter) start(_ context.Context, host component.Host) error 
 	e.host = host
 	s, err := lakehousestore.FromHost(host, e.cfg.Store)
 	if errors.Is(err, lakehousestore.ErrUnavailable) {
-		// Keep running: pushes fail (retryably) and the persistent queue
-		// holds the data; the extension already logged why.
+		// Keep running: pushes fail (retryably) and clients keep and
+		// resend the data; the extension already logged why.
 		return nil
 	}
 	if err != nil {
@@ -108,7 +108,7 @@ func (e *lakehouseExporter) write(ctx context.Context, b *lakehousestore.Batch) 
 		if err == nil {
 			err = errors.New("lakehouse store unavailable")
 		}
-		return err // retryable: the request stays in the persistent queue
+		return err // retryable: the client resends
 	}
 	n := int64(b.Len())
 	sup, err := e.store.Write(b)
@@ -119,7 +119,7 @@ func (e *lakehouseExporter) write(ctx context.Context, b *lakehousestore.Batch) 
 		e.recycle(b.Events)
 	}
 	if err != nil {
-		return err // retried by exporterhelper; the request stays in the persistent queue
+		return err // retryable, and nothing of the batch was kept: the client resends
 	}
 	e.mRows.Add(ctx, n-int64(sup))
 	if sup > 0 {

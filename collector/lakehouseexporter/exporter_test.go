@@ -118,8 +118,12 @@ func newLogs(t testing.TB, h host) exporter.Logs {
 
 const canary = "CANARY-PROMPT-7d1f0c2e-never-on-disk"
 
+// q queries ClickHouse after loading what the store's WAL holds.
 func q(t testing.TB, s *lakehousestore.Store, sql string) string {
 	t.Helper()
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	out, err := s.Query(sql, "TSVRaw")
 	if err != nil {
 		// the store in this test has no read-only session: use the writer's

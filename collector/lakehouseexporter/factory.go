@@ -27,10 +27,12 @@ func NewFactory() exporter.Factory {
 }
 
 func createDefaultConfig() component.Config {
-	// Persistent by default in the shipped configs (sending_queue.storage:
-	// file_storage): a request is on disk before the receiver acks it.
-	// Batching happens in the queue, never in a batch processor, which would
-	// ack before anything is persisted.
+	// No sending queue by default: the store appends each request to its
+	// WAL before the receiver acknowledges it, and gathers small requests
+	// into large ClickHouse inserts itself (lakehousestore.Store). A queue
+	// in front would store every request a second time; a memory queue
+	// (sending_queue: {}) would acknowledge before anything is durable.
+	// These are its settings if a config turns it on.
 	q := exporterhelper.NewDefaultQueueConfig()
 	q.Sizer = exporterhelper.RequestSizerTypeItems
 	q.QueueSize = 1_000_000
@@ -46,7 +48,7 @@ func createDefaultConfig() component.Config {
 		DefaultTenant:  schema.DefaultTenant,
 		BlockCacheSize: 1 << 16,
 		TimeoutConfig:  exporterhelper.TimeoutConfig{Timeout: 60 * time.Second},
-		QueueConfig:    configoptional.Some(q),
+		QueueConfig:    configoptional.Default(q),
 		BackOffConfig:  backoff(),
 	}
 }
@@ -100,10 +102,14 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 	return metricsGuard{Metrics: x, e: e}, nil
 }
 
-// backoff retries without a deadline: a request stays in the persistent
-// queue until the store takes it (never dropped after a timeout).
+// backoff: off by default. Without a queue, a retry would hold the
+// client's request (and the receiver's goroutine) while the store refuses;
+// the client gets the retryable error at once and resends, as OTLP
+// exporters do. With a queue turned on, retry without a deadline: a request
+// stays in the queue until the store takes it.
 func backoff() configretry.BackOffConfig {
 	b := configretry.NewDefaultBackOffConfig()
+	b.Enabled = false
 	b.MaxElapsedTime = 0
 	return b
 }

@@ -2,6 +2,8 @@ package lakehousestore
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -192,10 +194,47 @@ func TestDecodeNativeRejectsMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range [][]byte{nil, {0xff}, good[:len(good)/2], append([]byte{3, 1}, good[2:]...), bytes.Repeat([]byte{0xff}, 64)} {
+	for _, bad := range [][]byte{{0xff}, good[:len(good)/2], append([]byte{3, 1}, good[2:]...), bytes.Repeat([]byte{0xff}, 64)} {
 		if _, err := c.DecodeNative(bad); err == nil {
 			t.Errorf("decoding %d malformed bytes succeeded", len(bad))
 		}
+	}
+}
+
+// A journal holds blocks appended one after another: they decode as one row
+// slice, and a torn tail leaves the whole blocks before it (and says where
+// they end).
+func TestDecodeAppendedBlocksAndTornTail(t *testing.T) {
+	c, err := NewCodec(schema.EventsTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := benchEvents(700)
+	var journal []byte
+	var ends []int
+	for _, part := range [][]schema.Event{rows[:1], rows[1:300], rows[300:]} {
+		blk, err := c.EncodeNative(part, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		journal = append(journal, blk...)
+		ends = append(ends, len(journal))
+	}
+	got, err := c.DecodeNative(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := got.([]schema.Event)
+	if len(ev) != 700 || ev[0].EventID != rows[0].EventID || ev[699].EventID != rows[699].EventID || ev[300].Model != rows[300].Model {
+		t.Fatalf("appended blocks decoded to %d rows", len(ev))
+	}
+	if r, n, err := c.decodePrefix(nil); err != nil || n != 0 || len(r.([]schema.Event)) != 0 {
+		t.Fatalf("empty journal: %v %d %v", r, n, err)
+	}
+	torn := journal[:ends[1]+(ends[2]-ends[1])/2]
+	r, n, err := c.decodePrefix(torn)
+	if err == nil || n != ends[1] || len(r.([]schema.Event)) != 300 {
+		t.Fatalf("torn journal: %d rows, prefix %d (want 300 rows, prefix %d), err %v", len(r.([]schema.Event)), n, ends[1], err)
 	}
 }
 
@@ -246,5 +285,39 @@ func TestLowCardMatchesChGo(t *testing.T) {
 		if !bytes.Equal(a2, b2) {
 			t.Fatalf("%d rows, reused column set: blocks differ", n)
 		}
+	}
+}
+
+// A failed request is cut back out of the journal: the file and its digest
+// are what they were before it.
+func TestJournalUndo(t *testing.T) {
+	c, err := NewCodec(schema.EventsTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := openJournal(t.TempDir(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := c.EncodeNative(benchEvents(3), nil)
+	if err := j.append(a, 3); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := c.EncodeNative(benchEvents(5), nil)
+	if err := j.append(b, 5); err != nil {
+		t.Fatal(err)
+	}
+	cause := errors.New("the next table failed")
+	if err := j.undo(int64(len(a)), cause); err != cause {
+		t.Fatalf("undo: %v", err)
+	}
+	seg, token, err := j.seal(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(seg)
+	sum := sha256.Sum256(a)
+	if !bytes.Equal(data, a) || token != hex.EncodeToString(sum[:16]) {
+		t.Fatalf("after undo the segment holds %d bytes (want %d), token %s", len(data), len(a), token)
 	}
 }

@@ -27,13 +27,25 @@ type Config struct {
 	NoCodecs bool `mapstructure:"no_codecs"`
 	// RetentionDays renders a TTL on new tables (0 = keep).
 	RetentionDays int `mapstructure:"retention_days"`
-	// WALFsync fsyncs every WAL segment (survives power loss, not only a
-	// crash); the persistent queue's own fsync should match.
+	// WALFsync fsyncs the WAL before a request is acknowledged (survives
+	// power loss, not only a crash of the process).
 	WALFsync bool `mapstructure:"wal_fsync"`
-	// QueueCheckDir is the file_storage directory of the exporters'
-	// persistent queues: at start, before the queues open, unreadable
-	// (corrupt) queue files are moved aside and logged, so the collector
-	// starts instead of failing on "invalid database". "" disables.
+	// WALSealRows seals the open journals into segments and loads them into
+	// ClickHouse once one holds this many rows: one MergeTree part each,
+	// so larger is cheaper per row (BENCHMARKS.md) and later to query.
+	WALSealRows int `mapstructure:"wal_seal_rows"`
+	// WALSealInterval seals them when the oldest is this old: the most a
+	// record waits before ClickHouse queries see it.
+	WALSealInterval time.Duration `mapstructure:"wal_seal_interval"`
+	// WALMaxBytes bounds what the WAL holds that ClickHouse has not taken
+	// (while it refuses inserts, or is unavailable): past it, new records
+	// are refused with a retryable error instead of filling the disk.
+	WALMaxBytes int64 `mapstructure:"wal_max_bytes"`
+	// QueueCheckDir is the file_storage directory of persistent sending
+	// queues, if a config puts one in front of an exporter (the lakehouse
+	// exporter needs none: see Store): at start, before the queues open,
+	// unreadable (corrupt) queue files are moved aside and logged, so the
+	// collector starts instead of failing on "invalid database". "" disables.
 	QueueCheckDir string `mapstructure:"queue_check_dir"`
 	// WALGrace keeps committed WAL segments this long for redelivery
 	// suppression after a crash.
@@ -75,6 +87,10 @@ func DefaultConfig() *Config {
 		Lake:       LakeConfig{RollBytes: 128 << 20, RollRows: 2_000_000, RollInterval: time.Minute},
 		SQL:        SQLConfig{Endpoint: "127.0.0.1:8124"},
 		WALGrace:   30 * time.Second,
+
+		WALSealRows:     32768,
+		WALSealInterval: 500 * time.Millisecond,
+		WALMaxBytes:     4 << 30,
 	}
 }
 
@@ -110,6 +126,15 @@ func (c *Config) Validate() error {
 	}
 	if c.WALGrace < 0 {
 		errs = append(errs, errors.New("wal_grace: must be >= 0"))
+	}
+	if c.WALSealRows <= 0 {
+		errs = append(errs, errors.New("wal_seal_rows: must be > 0"))
+	}
+	if c.WALSealInterval < 10*time.Millisecond {
+		errs = append(errs, errors.New("wal_seal_interval: must be >= 10ms"))
+	}
+	if c.WALMaxBytes < 1<<20 {
+		errs = append(errs, errors.New("wal_max_bytes: must be >= 1 MiB"))
 	}
 	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package lakehousestore
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"reflect"
@@ -10,40 +11,71 @@ import (
 	chproto "github.com/ClickHouse/ch-go/proto"
 )
 
-// DecodeNative reads a Native block written by EncodeNative back into a
-// []T of the table's row type: WAL segments replayed after a crash and
-// queue items (lakehouseexporter) are decoded with it. The block's column
-// names and types must be the table's, in order.
-func (c *Codec) DecodeNative(data []byte) (rows any, err error) {
-	defer func() {
-		if r := recover(); r != nil { // bad bytes must be an error, never a crash
-			rows, err = nil, fmt.Errorf("decode native block of %s: malformed block (%v)", c.Table.Name, r)
-		}
-	}()
+// DecodeNative reads Native data written by EncodeNative back into a []T
+// of the table's row type: one block, or several appended one after another
+// as a WAL journal holds them (replayed after a crash, or loaded into a
+// ClickHouse server). Every column's name and type must be the table's, in
+// order; anything that is not whole blocks is an error.
+func (c *Codec) DecodeNative(data []byte) (any, error) {
+	rows, _, err := c.decodePrefix(data)
+	return rows, err
+}
+
+// decodePrefix decodes whole blocks from the start of data. It returns their
+// rows, the length of the prefix they came from, and why the rest (if any)
+// did not decode: a journal torn by a crash keeps its whole blocks.
+func (c *Codec) decodePrefix(data []byte) (rows any, n int, err error) {
 	nc, err := c.newNativeCols(true)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	res := make(chproto.Results, len(nc.cols))
 	for i, col := range nc.cols {
 		res[i] = chproto.ResultColumn{Name: c.accs[i].col.Name, Data: col}
 	}
+	out := reflect.MakeSlice(reflect.SliceOf(c.rowTyp), 0, 0)
+	// ch-go reads through a bufio.Reader; given one at least as large as its
+	// own (128 KiB) it uses it as is, so what it has consumed is known.
+	br := bytes.NewReader(data)
+	buf := bufio.NewReaderSize(br, 256<<10)
+	r := chproto.NewReader(buf)
+	for n < len(data) {
+		blk, err := c.decodeBlock(nc, res, r)
+		if err != nil {
+			return out.Interface(), n, err
+		}
+		out = reflect.AppendSlice(out, blk)
+		n = len(data) - br.Len() - buf.Buffered()
+	}
+	return out.Interface(), n, nil
+}
+
+// decodeBlock decodes the next block of r into a new []T.
+func (c *Codec) decodeBlock(nc *nativeCols, res chproto.Results, r *chproto.Reader) (out reflect.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil { // bad bytes must be an error, never a crash
+			err = fmt.Errorf("decode native block of %s: malformed block (%v)", c.Table.Name, r)
+		}
+	}()
+	for _, col := range nc.cols {
+		col.Reset()
+	}
 	var blk chproto.Block
-	if err := blk.DecodeRawBlock(chproto.NewReader(bytes.NewReader(data)), 0, res); err != nil {
-		return nil, fmt.Errorf("decode native block of %s: %w", c.Table.Name, err)
+	if err := blk.DecodeRawBlock(r, 0, res); err != nil {
+		return out, fmt.Errorf("decode native block of %s: %w", c.Table.Name, err)
 	}
 	n := blk.Rows
-	out := reflect.MakeSlice(reflect.SliceOf(c.rowTyp), n, n)
+	out = reflect.MakeSlice(reflect.SliceOf(c.rowTyp), n, n)
 	if n == 0 {
-		return out.Interface(), nil
+		return out, nil
 	}
 	base, stride := out.UnsafePointer(), c.rowTyp.Size()
 	for j, a := range c.accs {
 		if err := scatter(a, nc.cols[j], base, stride, n); err != nil {
-			return nil, fmt.Errorf("native block column %s: %w", a.col.Name, err)
+			return out, fmt.Errorf("native block column %s: %w", a.col.Name, err)
 		}
 	}
-	return out.Interface(), nil
+	return out, nil
 }
 
 // emptyStrings is what an empty Array(String) row decodes to (never nil, as

@@ -24,10 +24,11 @@ type Extension struct {
 	openErr error
 }
 
-// ErrUnavailable wraps why the store could not open (e.g. a missing or
-// mismatched libchdb.so). The collector keeps running: exporters return it
-// as a retryable error, so the persistent queue keeps every accepted record
-// until the store is fixed and the collector restarted.
+// ErrUnavailable wraps why the store could not open at all (its WAL
+// directory is unusable or locked by another collector; a missing or
+// mismatched libchdb.so is not such a case: the store then keeps accepting
+// into its WAL). The collector keeps running: exporters return it as a
+// retryable error, so clients keep what they sent and resend it.
 var ErrUnavailable = errors.New("lakehouse store unavailable")
 
 // Provider is what users of the extension look for on the host.
@@ -47,7 +48,7 @@ func (e *Extension) Start(_ context.Context, _ component.Host) error {
 		e.mu.Lock()
 		e.openErr = fmt.Errorf("%w: %w", ErrUnavailable, err)
 		e.mu.Unlock()
-		e.log.Error("lakehouse: store could not open; the collector keeps running and the exporters' persistent queues hold what arrives until this is fixed and the collector restarted", zap.Error(err))
+		e.log.Error("lakehouse: store could not open; the collector keeps running and refuses records (retryably, so clients keep and resend them) until this is fixed and the collector restarted", zap.Error(err))
 		return nil
 	}
 	if e.cfg.SQL.Endpoint != "" && s.ro != nil {

@@ -187,7 +187,17 @@ func (l *lake) closeAll() ([][2]string, error) {
 	return out, firstErr
 }
 
-// abort drops open temp files (used on start-up for leftovers).
+// abort drops the open generation: its files are closed and removed.
+func (l *lake) abort() {
+	for k, lf := range l.files {
+		lf.f.Close()
+		os.Remove(lf.tmp)
+		delete(l.files, k)
+	}
+	l.gen, l.rows = "", 0
+}
+
+// cleanTemps drops leftover temp files (at start-up) not in keep.
 func cleanTemps(dir string, keep map[string]bool) error {
 	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {

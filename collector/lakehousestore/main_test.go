@@ -81,10 +81,14 @@ func crashStore(t testing.TB) {
 		lf.bw.Flush() // whatever the OS had; the footer is never written
 		lf.f.Close()
 	}
+	for _, j := range s.journals {
+		j.f.Close() // left open, as a killed process leaves it
+	}
 	s.mu.Unlock()
 	close(s.stopRoll)
 	s.rollWG.Wait()
 	s.closeSinks()
+	s.walLock.Close()
 	sharedStore = nil
 }
 

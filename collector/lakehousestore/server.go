@@ -3,6 +3,7 @@ package lakehousestore
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -57,7 +58,15 @@ func (s *serverSink) Query(q, format string) ([]byte, error) {
 
 func (s *serverSink) insert(c *Codec, rows any, native []byte, walPath, token string) error {
 	if rows == nil {
-		return fmt.Errorf("server insert needs rows")
+		// A sealed WAL segment: the server gets the same rows over the
+		// native protocol.
+		data, err := os.ReadFile(walPath)
+		if err != nil {
+			return err
+		}
+		if rows, err = c.DecodeNative(data); err != nil {
+			return err
+		}
 	}
 	ctx := clickhouse.Context(context.Background(), clickhouse.WithSettings(clickhouse.Settings{
 		"insert_deduplication_token": token,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -34,33 +35,42 @@ func (b *Batch) Len() int { return len(b.Events) + len(b.Metrics) + len(b.Blocks
 
 // Stats are the store's counters (exported as metrics by the exporter).
 type Stats struct {
-	RowsWritten atomic.Int64 // rows inserted (all tables)
+	RowsWritten atomic.Int64 // rows accepted into the WAL (all tables)
 	Suppressed  atomic.Int64 // redelivered rows dropped: already in a replayed WAL segment
 	Replayed    atomic.Int64 // rows replayed from the WAL at start-up
 	LakeFiles   atomic.Int64 // Parquet files committed
-	WALSegments atomic.Int64 // WAL segment files written
+	WALSegments atomic.Int64 // WAL segments loaded into ClickHouse
 }
 
 // Store owns the ClickHouse session (embedded chDB or a server) and the
 // Parquet lake writer. Write is the one way rows enter both.
 //
 // Durability, per Write:
-//  1. each table's rows are encoded once into a Native block; its sha256 is
-//     the block's insert_deduplication_token;
-//  2. the block is written to wal/<time>-<token>.<table>.native (temp name
-//     + rename): the WAL of the lake and the INFILE of chDB at once;
-//  3. INSERT ... FROM INFILE with the token (a retry stores nothing new);
-//  4. the rows are appended to the open Parquet files.
+//  1. each table's rows are encoded once into a Native block and appended
+//     to the table's open WAL journal (journal.go); when Write returns, the
+//     rows survive a crash of the process (with wal_fsync, of the machine)
+//     and the request may be acknowledged;
+//  2. the rows are appended to the open Parquet files.
 //
-// When the open Parquet generation rolls, its files are finished and
-// fsynced, a manifest naming them and the WAL segments they cover is
-// written, the files are renamed to their final names, the covered
-// segments are marked done (kept a few seconds more for suppression, then
-// deleted) and the manifest is removed. On start-up a leftover manifest
-// completes its renames; segments not done are replayed into ClickHouse
-// (same token: deduplicated) and into a new Parquet generation; the ids of
-// all leftover segments form a suppression set, so queue items redelivered
-// after a crash (possibly re-batched) that are already stored are dropped.
+// When a journal has wal_seal_rows rows or is wal_seal_interval old, all
+// open journals are sealed into segments wal/<seq>-<token>.<table>.native
+// (token: the digest of the segment) and loaded into ClickHouse with
+// INSERT ... FROM INFILE and the token as insert_deduplication_token: many
+// small requests become one MergeTree part, and loading a segment twice
+// stores it once. A segment ClickHouse refuses stays queued in order and is
+// retried; the WAL is bounded by wal_max_bytes, past which Write refuses
+// (retryably) instead of growing without end.
+//
+// When the open Parquet generation rolls, the journals are sealed and
+// loaded first, its files are finished and fsynced, a manifest naming them
+// and the WAL segments they cover is written, the files are renamed to
+// their final names, the covered segments are marked done (kept a while
+// for suppression, then deleted) and the manifest is removed. On start-up
+// a leftover manifest completes its renames; journals left open by a crash
+// keep their whole blocks and are sealed; segments not done are replayed
+// into ClickHouse (same token: deduplicated) and into a new Parquet
+// generation; the ids of all leftover segments form a suppression set, so
+// requests resent after a crash that are already stored are dropped.
 type Store struct {
 	cfg    *Config
 	log    *zap.Logger
@@ -68,18 +78,36 @@ type Store struct {
 	ro     *chdb.Conn // read-only SQL session (embedded)
 	codecs map[string]*Codec
 
-	mu       sync.Mutex
-	lake     *lake
-	pending  []string // WAL segments covered by the open generation
-	done     []doneSeg
-	suppress map[[16]byte]struct{}
-	written  map[string]struct{} // tokens stored by this process: a retried request skips them in both stores
-	buf      []byte
-	closed   bool
-	stopRoll chan struct{}
-	rollWG   sync.WaitGroup
+	mu            sync.Mutex
+	lake          *lake
+	walLock       *os.File
+	journals      map[string]*journal // table -> open journal
+	unloaded      []walSeg            // sealed, not in ClickHouse yet, oldest first
+	unloadedBytes int64
+	loadErr       error // why the oldest unloaded segment was refused
+	loadErrAt     time.Time
+	loadLogged    time.Time
+	retryRoll     time.Time // no roll attempt before this (one just failed)
+	sinkErr       error // the engine could not be opened: WAL only until a restart
+	lakeOff       bool  // the open generation lacks rows: rebuilt from the WAL at the next roll
+	pending       []string // WAL segments in ClickHouse and covered by the open generation
+	done          []doneSeg
+	suppress      map[[16]byte]struct{}
+	recent        map[blockDigest]struct{} // blocks written lately: a resent request is stored once
+	seeds         [2]maphash.Seed
+	buf           []byte
+	closed        bool
+	stopRoll      chan struct{}
+	rollWG        sync.WaitGroup
 
 	Stats Stats
+}
+
+// walSeg is a sealed WAL segment.
+type walSeg struct {
+	path, token string
+	c           *Codec
+	size        int64
 }
 
 type doneSeg struct {
@@ -112,7 +140,7 @@ func Open(cfg *Config, log *zap.Logger) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, log: log, codecs: map[string]*Codec{}, suppress: map[[16]byte]struct{}{}, written: map[string]struct{}{}, stopRoll: make(chan struct{})}
+	s := &Store{cfg: cfg, log: log, codecs: map[string]*Codec{}, journals: map[string]*journal{}, suppress: map[[16]byte]struct{}{}, recent: map[blockDigest]struct{}{}, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, stopRoll: make(chan struct{})}
 	for _, t := range []*schema.Table{schema.EventsTable, schema.MetricPointsTable, schema.PromptBlocksTable, schema.PromptKeysTable} {
 		c, err := NewCodec(t)
 		if err != nil {
@@ -125,12 +153,38 @@ func Open(cfg *Config, log *zap.Logger) (*Store, error) {
 			return nil, fmt.Errorf("lakehouse: %w", err)
 		}
 	}
+	lock, err := lockWAL(cfg.walDir())
+	if err != nil {
+		return nil, err
+	}
+	s.walLock = lock
+	if err := s.openSinks(); err != nil {
+		// The WAL does not need the engine: keep accepting into it, and
+		// load it when the collector restarts with a working engine.
+		s.sinkErr, s.lakeOff = err, true
+		log.Error("lakehouse: ClickHouse is unavailable; records are still accepted into the WAL ("+cfg.walDir()+", up to wal_max_bytes) and are loaded into ClickHouse and the lake when the collector restarts with a working engine", zap.Error(err))
+	}
+	s.lake = newLake(cfg.lakeDir(), !cfg.NoCodecs)
+	if err := s.recover(); err != nil {
+		s.closeSinks()
+		lock.Close()
+		return nil, err
+	}
+	s.rollWG.Add(1)
+	go s.rollLoop()
+	return s, nil
+}
+
+// openSinks connects to the engine, migrates, and opens the read-only SQL
+// session.
+func (s *Store) openSinks() error {
+	cfg := s.cfg
 	ro := schema.RenderOptions{Database: cfg.ClickHouse.Database, NoCodecs: cfg.NoCodecs, RetentionDays: cfg.RetentionDays}
 	switch cfg.ClickHouse.Mode {
 	case ModeServer:
 		sk, err := openServer(cfg)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.sink = sk
 	default:
@@ -143,18 +197,20 @@ func Open(cfg *Config, log *zap.Logger) (*Store, error) {
 			},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("lakehouse: clickhouse.mode embedded: %w", err)
+			return fmt.Errorf("lakehouse: clickhouse.mode embedded: %w", err)
 		}
 		s.sink = chdbSink{conn}
 		if _, err := schema.Migrate(s.sink, ro, schema.Migrations); err != nil {
 			conn.Close()
-			return nil, err
+			s.sink = nil
+			return err
 		}
 		if cfg.SQL.Endpoint != "" {
 			r, err := conn.Session(map[string]string{"readonly": "1", "max_execution_time": "60", "max_result_bytes": "268435456"})
 			if err != nil {
 				conn.Close()
-				return nil, err
+				s.sink = nil
+				return err
 			}
 			s.ro = r
 		}
@@ -162,28 +218,27 @@ func Open(cfg *Config, log *zap.Logger) (*Store, error) {
 	if cfg.ClickHouse.Mode == ModeServer {
 		if _, err := schema.Migrate(s.sink, ro, schema.Migrations); err != nil {
 			s.sink.close()
-			return nil, err
+			s.sink = nil
+			return err
 		}
 	}
-	s.lake = newLake(cfg.lakeDir(), !cfg.NoCodecs)
-	if err := s.recover(); err != nil {
-		s.closeSinks()
-		return nil, err
-	}
-	s.rollWG.Add(1)
-	go s.rollLoop()
-	return s, nil
+	return nil
 }
 
 func (s *Store) closeSinks() {
 	if s.ro != nil {
 		s.ro.Close()
 	}
-	s.sink.close()
+	if s.sink != nil {
+		s.sink.close()
+	}
 }
 
-// Write stores a batch in both stores. It returns the number of rows
-// dropped as already stored (redelivered after a crash).
+// Write appends a batch to the WAL and to the open Parquet generation.
+// When it returns nil the rows are durable (see Store) and reach ClickHouse
+// when their journal seals; on error nothing of the batch is kept, so a
+// retry cannot store it twice. It returns the number of rows dropped as
+// already stored (resent after a crash).
 func (s *Store) Write(b *Batch) (suppressed int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,68 +248,198 @@ func (s *Store) Write(b *Batch) (suppressed int, err error) {
 	if len(s.suppress) > 0 {
 		suppressed = s.filterSuppressed(b)
 	}
-	for _, item := range []struct {
-		name string
+	if held := s.walHeld(); held >= s.cfg.WALMaxBytes {
+		why := s.sinkErr
+		if why == nil {
+			why = s.loadErr
+		}
+		return suppressed, fmt.Errorf("lakehouse: the WAL holds %d bytes that ClickHouse has not taken (wal_max_bytes %d), so new records are refused until it does: %v", held, s.cfg.WALMaxBytes, why)
+	}
+	tables := [...]struct {
+		c    *Codec
 		rows any
 		n    int
 	}{
 		// Keys and blocks before the events that reference them: a reader
 		// never sees a prompt_ref whose block is not stored yet.
-		{schema.PromptKeysTable.Name, b.Keys, len(b.Keys)},
-		{schema.PromptBlocksTable.Name, b.Blocks, len(b.Blocks)},
-		{schema.MetricPointsTable.Name, b.Metrics, len(b.Metrics)},
-		{schema.EventsTable.Name, b.Events, len(b.Events)},
-	} {
-		if item.n == 0 {
+		{s.codecs[schema.PromptKeysTable.Name], b.Keys, len(b.Keys)},
+		{s.codecs[schema.PromptBlocksTable.Name], b.Blocks, len(b.Blocks)},
+		{s.codecs[schema.MetricPointsTable.Name], b.Metrics, len(b.Metrics)},
+		{s.codecs[schema.EventsTable.Name], b.Events, len(b.Events)},
+	}
+	type mark struct {
+		j    *journal
+		size int64
+		rows int
+	}
+	var marks []mark
+	var digests [len(tables)]blockDigest
+	var retried [len(tables)]bool
+	undo := func(cause error) error {
+		for _, m := range marks {
+			cause = m.j.undo(m.size, cause)
+			m.j.rows = m.rows
+		}
+		return cause
+	}
+	due := false
+	for i, t := range tables {
+		if t.n == 0 {
 			continue
 		}
-		if err := s.writeTable(s.codecs[item.name], item.rows, item.n); err != nil {
-			return suppressed, err
+		native, err := t.c.EncodeNative(t.rows, s.buf)
+		if err != nil {
+			return suppressed, undo(fmt.Errorf("lakehouse: encode %s: %w", t.c.Table.Name, err))
+		}
+		s.buf = native[:0]
+		// The same rows again (a client resending a request whose answer
+		// it lost) encode to the same bytes: stored once.
+		digests[i] = s.digest(native)
+		if _, dup := s.recent[digests[i]]; dup {
+			retried[i] = true
+			continue
+		}
+		j := s.journals[t.c.Table.Name]
+		if j == nil {
+			if j, err = openJournal(s.cfg.walDir(), t.c); err != nil {
+				return suppressed, undo(err)
+			}
+			s.journals[t.c.Table.Name] = j
+		}
+		size, rows := j.size, j.rows
+		if err := j.append(native, t.n); err != nil {
+			return suppressed, undo(err)
+		}
+		marks = append(marks, mark{j, size, rows})
+		due = due || j.rows >= s.cfg.WALSealRows || j.size >= sealBytes
+	}
+	if s.cfg.WALFsync {
+		for _, m := range marks {
+			if err := m.j.f.Sync(); err != nil {
+				return suppressed, undo(fmt.Errorf("lakehouse: wal fsync %s: %w", m.j.path, err))
+			}
 		}
 	}
-	if s.lake.rows > 0 && (s.lake.bytes() >= s.cfg.Lake.RollBytes || s.lake.rows >= s.cfg.Lake.RollRows) {
-		if err := s.rollLocked(); err != nil {
-			return suppressed, err
+	// Durable from here: whatever happens to the sinks, the request may be
+	// acknowledged.
+	n := 0
+	for i, t := range tables {
+		if t.n == 0 || retried[i] {
+			continue
 		}
+		n += t.n
+		if len(s.recent) >= 100_000 {
+			clear(s.recent)
+		}
+		s.recent[digests[i]] = struct{}{}
+		if s.lakeOff {
+			continue
+		}
+		if err := s.lake.append(t.c, t.rows); err != nil {
+			// The open files cannot be trusted now; the WAL can.
+			s.lakeOff = true
+			s.log.Error("lakehouse: writing the lake failed; its open generation is rebuilt from the WAL at the next roll", zap.Error(err))
+		}
+	}
+	s.Stats.RowsWritten.Add(int64(n))
+	if due {
+		s.flushLocked()
+	}
+	if s.lake.rows > 0 && (s.lake.bytes() >= s.cfg.Lake.RollBytes || s.lake.rows >= s.cfg.Lake.RollRows) {
+		s.tryRollLocked()
 	}
 	return suppressed, nil
 }
 
-func (s *Store) writeTable(c *Codec, rows any, n int) error {
-	native, err := c.EncodeNative(rows, s.buf)
-	if err != nil {
-		return fmt.Errorf("lakehouse: encode %s: %w", c.Table.Name, err)
+// blockDigest identifies an encoded block among recent ones: 128 bits of
+// two seeded maphashes, an order of magnitude cheaper than sha256 (this is
+// a retry check, not a commitment; the segment's token is sha256).
+type blockDigest [2]uint64
+
+func (s *Store) digest(b []byte) blockDigest {
+	return blockDigest{maphash.Bytes(s.seeds[0], b), maphash.Bytes(s.seeds[1], b)}
+}
+
+// sealBytes seals a journal whatever its row count: segments stay a size
+// one INSERT reads comfortably.
+const sealBytes = 256 << 20
+
+// walHeld is what the WAL holds that ClickHouse has not taken.
+func (s *Store) walHeld() int64 {
+	n := s.unloadedBytes
+	for _, j := range s.journals {
+		n += j.size
 	}
-	s.buf = native[:0]
-	sum := sha256.Sum256(native)
-	token := hex.EncodeToString(sum[:16])
-	if _, dup := s.written[token]; dup {
-		return nil // a retry of a request whose rows this table already stored
+	return n
+}
+
+// sealOrder: prompt keys and blocks load before the events that reference
+// them.
+var sealOrder = []string{schema.PromptKeysTable.Name, schema.PromptBlocksTable.Name, schema.MetricPointsTable.Name, schema.EventsTable.Name}
+
+// Flush seals the open journals and loads them into ClickHouse now.
+func (s *Store) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flushLocked()
+	if len(s.unloaded) > 0 {
+		return fmt.Errorf("%w: %v", errLoadPending, s.loadErr)
 	}
-	seg := filepath.Join(s.cfg.walDir(), fmt.Sprintf("%020d-%s.%s.native", time.Now().UnixNano(), token, c.Table.Name))
-	if err := writeFileAtomic(seg, native, s.cfg.WALFsync); err != nil {
-		return fmt.Errorf("lakehouse: wal: %w", err)
-	}
-	s.Stats.WALSegments.Add(1)
-	if err := s.sink.insert(c, rows, native, seg, token); err != nil {
-		// The segment stays: the queue retries the request (same rows, same
-		// token), and a crash before that replays it.
-		os.Remove(seg)
-		return fmt.Errorf("lakehouse: insert %s: %w", c.Table.Name, err)
-	}
-	if err := s.lake.append(c, rows); err != nil {
-		// ClickHouse has the rows; the segment stays pending so the lake
-		// gets them at the next start even if this process dies now.
-		s.pending = append(s.pending, seg)
-		return err
-	}
-	s.pending = append(s.pending, seg)
-	if len(s.written) > 100_000 {
-		clear(s.written)
-	}
-	s.written[token] = struct{}{}
-	s.Stats.RowsWritten.Add(int64(n))
 	return nil
+}
+
+// flushLocked seals every open journal and loads what ClickHouse has not
+// taken yet.
+func (s *Store) flushLocked() {
+	for _, name := range sealOrder {
+		j := s.journals[name]
+		if j == nil {
+			continue
+		}
+		delete(s.journals, name)
+		seg, token, err := j.seal(s.cfg.WALFsync)
+		if err != nil {
+			// The journal stays under its name and is salvaged at the next
+			// start; the lake must not keep its rows meanwhile.
+			s.lakeOff = true
+			s.log.Error("lakehouse: sealing a WAL journal failed; it is loaded at the next start", zap.Error(err))
+			continue
+		}
+		s.unloaded = append(s.unloaded, walSeg{path: seg, token: token, c: j.c, size: j.size})
+		s.unloadedBytes += j.size
+	}
+	s.loadLocked()
+}
+
+// errLoadPending: sealed segments wait for ClickHouse.
+var errLoadPending = errors.New("lakehouse: WAL segments are waiting for ClickHouse")
+
+// loadLocked inserts sealed segments into ClickHouse, oldest first; it
+// stops at the first refusal and keeps the rest for the next attempt.
+func (s *Store) loadLocked() {
+	for len(s.unloaded) > 0 {
+		u := s.unloaded[0]
+		err := s.sinkErr
+		if err == nil {
+			err = s.sink.insert(u.c, nil, nil, u.path, u.token)
+		}
+		if err != nil {
+			if s.loadErr == nil || time.Since(s.loadLogged) >= time.Minute {
+				s.log.Error("lakehouse: ClickHouse refused a WAL segment; it stays in the WAL and is retried", zap.String("segment", u.path), zap.Int("waiting_segments", len(s.unloaded)), zap.Error(err))
+				s.loadLogged = time.Now()
+			}
+			s.loadErr, s.loadErrAt = err, time.Now()
+			return
+		}
+		s.unloaded = s.unloaded[1:]
+		s.unloadedBytes -= u.size
+		s.pending = append(s.pending, u.path)
+		s.Stats.WALSegments.Add(1)
+	}
+	if s.loadErr != nil {
+		s.log.Info("lakehouse: ClickHouse takes the WAL again")
+		s.loadErr = nil
+	}
 }
 
 func (s *Store) filterSuppressed(b *Batch) int {
@@ -315,6 +500,18 @@ func (s *Store) Roll() error {
 }
 
 func (s *Store) rollLocked() error {
+	// The manifest marks the segments it covers done: every one of them
+	// must be in ClickHouse first.
+	s.flushLocked()
+	if len(s.unloaded) > 0 {
+		s.expireDone(false)
+		return fmt.Errorf("%w (%d waiting): %v", errLoadPending, len(s.unloaded), s.loadErr)
+	}
+	if s.lakeOff && s.sinkErr == nil {
+		if err := s.rebuildLake(); err != nil {
+			return err
+		}
+	}
 	if len(s.lake.files) == 0 {
 		s.expireDone(false)
 		return nil
@@ -334,6 +531,26 @@ func (s *Store) rollLocked() error {
 	}
 	s.pending = nil
 	s.expireDone(false)
+	return nil
+}
+
+// rebuildLake throws the open generation away and writes it again from the
+// WAL segments it covers: after a lake write failed part-way, its open files
+// cannot be trusted, the WAL can.
+func (s *Store) rebuildLake() error {
+	s.lake.abort()
+	for _, p := range s.pending {
+		c, rows, _, err := s.decodeSeg(p)
+		if err == nil {
+			err = s.lake.append(c, rows)
+		}
+		if err != nil {
+			s.lake.abort()
+			return fmt.Errorf("lakehouse: rebuilding the lake's open generation from %s: %w", p, err)
+		}
+	}
+	s.lakeOff = false
+	s.log.Info("lakehouse: the lake's open generation was rebuilt from the WAL", zap.Int("segments", len(s.pending)))
 	return nil
 }
 
@@ -382,7 +599,8 @@ func (s *Store) expireDone(force bool) {
 
 func (s *Store) rollLoop() {
 	defer s.rollWG.Done()
-	t := time.NewTicker(s.cfg.Lake.RollInterval / 4)
+	every := min(s.cfg.WALSealInterval/2, s.cfg.Lake.RollInterval/4)
+	t := time.NewTicker(max(every, 20*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -390,12 +608,47 @@ func (s *Store) rollLoop() {
 			return
 		case <-t.C:
 			s.mu.Lock()
-			if !s.closed && (len(s.lake.files) > 0 && time.Since(s.lake.started) >= s.cfg.Lake.RollInterval || len(s.lake.files) == 0) {
-				if err := s.rollLocked(); err != nil {
-					s.log.Error("lakehouse: roll failed; will retry", zap.Error(err))
-				}
+			if !s.closed {
+				s.tickLocked()
 			}
 			s.mu.Unlock()
+		}
+	}
+}
+
+// tickLocked seals journals that are old enough, retries refused segments
+// (at most once a second) and rolls the lake when its generation is old.
+func (s *Store) tickLocked() {
+	old := false
+	for _, j := range s.journals {
+		old = old || time.Since(j.opened) >= s.cfg.WALSealInterval
+	}
+	if old || len(s.unloaded) > 0 && time.Since(s.loadErrAt) >= time.Second {
+		s.flushLocked()
+	}
+	switch {
+	case s.sinkErr != nil:
+		return // nothing reaches ClickHouse or the lake before a restart
+	case len(s.lake.files) == 0 && !s.lakeOff:
+		s.expireDone(false)
+		return
+	case !s.lakeOff && time.Since(s.lake.started) < s.cfg.Lake.RollInterval:
+		return
+	}
+	s.tryRollLocked()
+}
+
+// tryRollLocked rolls unless a roll failed less than a quarter of
+// lake.roll_interval ago: each attempt seals the open journals, and a
+// failing one must not cut them into tiny segments.
+func (s *Store) tryRollLocked() {
+	if time.Now().Before(s.retryRoll) {
+		return
+	}
+	if err := s.rollLocked(); err != nil {
+		s.retryRoll = time.Now().Add(s.cfg.Lake.RollInterval / 4)
+		if !errors.Is(err, errLoadPending) {
+			s.log.Error("lakehouse: roll failed; will retry", zap.Error(err))
 		}
 	}
 }
@@ -409,10 +662,12 @@ func (s *Store) recover() error {
 	}
 	keepTmp := map[string]bool{}
 	var manifests []string
-	var segs, done []string
+	var segs, done, journals []string
 	for _, e := range entries {
 		n := e.Name()
 		switch {
+		case strings.HasSuffix(n, journalSuffix):
+			journals = append(journals, filepath.Join(wal, n))
 		case strings.HasPrefix(n, "roll-") && strings.HasSuffix(n, ".json"):
 			manifests = append(manifests, filepath.Join(wal, n))
 		case strings.HasSuffix(n, ".native"):
@@ -455,6 +710,16 @@ func (s *Store) recover() error {
 		}
 		segs = rest
 	}
+	// Journals left open by a crash: what they hold whole was acknowledged.
+	for _, j := range journals {
+		seg, err := s.salvageJournal(j)
+		if err != nil {
+			return err
+		}
+		if seg != "" {
+			segs = append(segs, seg)
+		}
+	}
 	if err := cleanTemps(s.cfg.lakeDir(), nil); err != nil {
 		return fmt.Errorf("lakehouse: clean lake temp files: %w", err)
 	}
@@ -466,9 +731,16 @@ func (s *Store) recover() error {
 		s.done = append(s.done, doneSeg{path: d, at: time.Now()})
 	}
 	for _, sg := range segs {
+		if s.sinkErr != nil {
+			s.queueUnloaded(sg)
+			continue
+		}
 		if err := s.replay(sg); err != nil {
 			return err
 		}
+	}
+	if s.sinkErr != nil {
+		return nil
 	}
 	if len(segs) > 0 {
 		s.log.Info("lakehouse: replayed WAL", zap.Int("segments", len(segs)), zap.Int64("rows", s.Stats.Replayed.Load()))
@@ -528,14 +800,32 @@ func (s *Store) addSuppression(rows any) {
 	}
 }
 
+// queueUnloaded keeps a leftover segment for when ClickHouse is back (the
+// next start) and suppresses its rows meanwhile.
+func (s *Store) queueUnloaded(path string) {
+	c, rows, token, err := s.decodeSeg(path)
+	if err != nil {
+		s.setAside(path, err)
+		return
+	}
+	s.addSuppression(rows)
+	st, _ := os.Stat(path)
+	s.unloaded = append(s.unloaded, walSeg{path: path, token: token, c: c, size: st.Size()})
+	s.unloadedBytes += st.Size()
+}
+
+func (s *Store) setAside(path string, err error) {
+	// A segment is renamed into place only when complete, so this is disk
+	// corruption: keep it aside for an operator, never guess.
+	bad := path + ".corrupt"
+	os.Rename(path, bad)
+	s.log.Error("lakehouse: WAL segment is corrupt; moved aside, its rows were not replayed", zap.String("segment", bad), zap.Error(err))
+}
+
 func (s *Store) replay(path string) error {
 	c, rows, token, err := s.decodeSeg(path)
 	if err != nil {
-		// A segment is renamed into place only when complete, so this is
-		// disk corruption: keep it aside for an operator, never guess.
-		bad := path + ".corrupt"
-		os.Rename(path, bad)
-		s.log.Error("lakehouse: WAL segment is corrupt; moved aside, its rows were not replayed", zap.String("segment", bad), zap.Error(err))
+		s.setAside(path, err)
 		return nil
 	}
 	if err := s.sink.insert(c, rows, nil, path, token); err != nil {
@@ -566,12 +856,17 @@ func (s *Store) Close() error {
 		return nil
 	}
 	err := s.rollLocked()
+	if errors.Is(err, errLoadPending) {
+		s.log.Warn("lakehouse: WAL segments ClickHouse has not taken stay in the WAL and are loaded at the next start", zap.Int("segments", len(s.unloaded)), zap.Int64("bytes", s.unloadedBytes), zap.Error(s.loadErr))
+		err = nil
+	}
 	s.expireDone(true)
 	s.closed = true
 	s.mu.Unlock()
 	close(s.stopRoll)
 	s.rollWG.Wait()
 	s.closeSinks()
+	s.walLock.Close()
 	return err
 }
 

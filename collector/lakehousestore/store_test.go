@@ -46,15 +46,32 @@ func countBoth(t *testing.T, s *Store, tenant string) (ch, lake string) {
 	return strings.TrimSpace(string(out)), lk
 }
 
-func TestWriteRollAndRetryExactlyOnce(t *testing.T) {
+// Small requests gather in the journal, reach ClickHouse as one segment
+// when it seals, and the lake when its generation rolls; loading the same
+// segment again (a retry after an unanswered insert) stores nothing new.
+func TestWriteSealRollExactlyOnce(t *testing.T) {
 	s := testStore(t)
 	tn := uniqTenant("tw")
-	b := &Batch{Events: mkEvents(tn, 0, 100)}
-	if _, err := s.Write(b); err != nil {
+	for i := 0; i < 100; i += 10 {
+		if _, err := s.Write(&Batch{Events: mkEvents(tn, i, 10)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ch, _ := countBoth(t, s, tn); ch != "0\t0\t0" {
+		t.Fatalf("ClickHouse has %q before the journal sealed", ch)
+	}
+	s.mu.Lock()
+	s.flushLocked()
+	seg := s.pending[len(s.pending)-1]
+	s.mu.Unlock()
+	if ch, lk := countBoth(t, s, tn); ch != "100\t100\t4950" || lk != "0\t0\t0" {
+		t.Fatalf("after the seal: clickhouse %q lake %q", ch, lk)
+	}
+	_, _, token, err := s.decodeSeg(seg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The same request again (a queue retry): nothing new in either store.
-	if _, err := s.Write(&Batch{Events: mkEvents(tn, 0, 100)}); err != nil {
+	if err := s.sink.insert(s.codecs["events"], nil, nil, seg, token); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Roll(); err != nil {
@@ -118,6 +135,7 @@ func TestInterruptedRollCompletesOnStart(t *testing.T) {
 	}
 	// Crash after the manifest was written but before any rename.
 	s.mu.Lock()
+	s.flushLocked()
 	files, err := s.lake.closeAll()
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +150,116 @@ func TestInterruptedRollCompletesOnStart(t *testing.T) {
 	ch, lk := countBoth(t, s, tn)
 	if ch != "20\t20\t190" || lk != ch {
 		t.Fatalf("clickhouse %q lake %q", ch, lk)
+	}
+}
+
+// A journal left open by a crash in the middle of an append keeps its whole
+// blocks (the acknowledged requests): they are loaded into both stores, and
+// the torn tail is set aside, never loaded.
+func TestTornJournalKeepsWholeBlocks(t *testing.T) {
+	s := testStore(t)
+	tn := uniqTenant("tj")
+	for i := 0; i < 30; i += 10 {
+		if _, err := s.Write(&Batch{Events: mkEvents(tn, i, 10)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	path := s.journals["events"].path
+	s.mu.Unlock()
+	crashStore(t)
+	half, err := s.codecs["events"].EncodeNative(mkEvents(tn, 30, 10), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(half[:len(half)/2])
+	f.Close()
+	s = testStore(t)
+	ch, lk := countBoth(t, s, tn)
+	if ch != "30\t30\t435" || lk != ch {
+		t.Fatalf("after the torn journal: clickhouse %q lake %q", ch, lk)
+	}
+	tails, _ := filepath.Glob(path + ".tail-*.corrupt")
+	if len(tails) != 1 {
+		t.Fatalf("torn tail not set aside: %v", tails)
+	}
+	if b, _ := os.ReadFile(tails[0]); len(b) != len(half)/2 {
+		t.Fatalf("tail file holds %d bytes, want %d", len(b), len(half)/2)
+	}
+}
+
+// A journal seals by itself when it holds wal_seal_rows rows, or when it is
+// wal_seal_interval old.
+func TestJournalSealsByRowsAndAge(t *testing.T) {
+	s := testStore(t)
+	tn := uniqTenant("ts")
+	s.mu.Lock()
+	rowsWas := s.cfg.WALSealRows
+	s.cfg.WALSealRows = 25
+	s.mu.Unlock()
+	defer func() { s.mu.Lock(); s.cfg.WALSealRows = rowsWas; s.mu.Unlock() }()
+	if _, err := s.Write(&Batch{Events: mkEvents(tn, 0, 30)}); err != nil {
+		t.Fatal(err)
+	}
+	if ch, _ := countBoth(t, s, tn); ch != "30\t30\t435" {
+		t.Fatalf("a journal past wal_seal_rows was not loaded: %q", ch)
+	}
+	if _, err := s.Write(&Batch{Events: mkEvents(tn, 30, 3)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ch, _ := countBoth(t, s, tn)
+		if ch == "33\t33\t528" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a journal older than wal_seal_interval (%v) was not loaded: %q", s.cfg.WALSealInterval, ch)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Without a working engine (a missing libchdb.so) the store still accepts
+// records into the WAL, up to wal_max_bytes, then refuses with an error that
+// says why; the next start with a working engine loads every accepted one.
+func TestUnavailableEngineKeepsRecordsInWAL(t *testing.T) {
+	testStore(t)
+	crashStore(t)
+	cfg := testConfig("/nonexistent/libchdb.so")
+	cfg.WALMaxBytes = 1 << 20
+	s, err := Open(cfg, nil)
+	if err != nil {
+		t.Fatalf("open without an engine: %v", err)
+	}
+	degraded := s
+	t.Cleanup(func() { degraded.Close() })
+	if s.sinkErr == nil {
+		t.Fatal("no engine error")
+	}
+	tn := uniqTenant("tu")
+	accepted := 0
+	var refused error
+	for i := 0; i < 10000 && refused == nil; i += 100 {
+		if _, refused = s.Write(&Batch{Events: mkEvents(tn, i, 100)}); refused == nil {
+			accepted += 100
+		}
+	}
+	if refused == nil || !strings.Contains(refused.Error(), "wal_max_bytes") || !strings.Contains(refused.Error(), s.sinkErr.Error()) {
+		t.Fatalf("no clear refusal past wal_max_bytes after %d rows: %v", accepted, refused)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = testStore(t)
+	ch, lk := countBoth(t, s, tn)
+	want := fmt.Sprintf("%d\t%d\t%d", accepted, accepted, accepted*(accepted-1)/2)
+	if ch != want || lk != want {
+		t.Fatalf("after the engine came back: clickhouse %q lake %q, want %q", ch, lk, want)
 	}
 }
 
