@@ -364,6 +364,13 @@ func (s *Store) digest(b []byte) blockDigest {
 // one INSERT reads comfortably.
 const sealBytes = 256 << 20
 
+// WALWaiting is what the WAL holds that ClickHouse has not taken, in bytes.
+func (s *Store) WALWaiting() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.walHeld()
+}
+
 // walHeld is what the WAL holds that ClickHouse has not taken.
 func (s *Store) walHeld() int64 {
 	n := s.unloadedBytes

@@ -252,6 +252,9 @@ func TestUnavailableEngineKeepsRecordsInWAL(t *testing.T) {
 	if refused == nil || !strings.Contains(refused.Error(), "wal_max_bytes") || !strings.Contains(refused.Error(), s.sinkErr.Error()) {
 		t.Fatalf("no clear refusal past wal_max_bytes after %d rows: %v", accepted, refused)
 	}
+	if w := s.WALWaiting(); w < cfg.WALMaxBytes {
+		t.Fatalf("WAL waiting %d bytes at the refusal, want >= %d", w, cfg.WALMaxBytes)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
