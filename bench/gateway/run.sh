@@ -9,6 +9,9 @@
 #   bench/gateway/run.sh            # N=2000 latency samples per target
 #   N=5000 DURATION=10s bench/gateway/run.sh
 #   SKIP_THROUGHPUT=1 bench/gateway/run.sh   # latency and TTFT only
+#   SKIP_TTFT=1 ...                          # no TTFT run
+#   WARDEN_BIN=/path/to/warden ...           # that gateway build instead of this tree's
+#   DRIVER_ARGS="-gap 2ms" ...               # more driver flags for latency and TTFT
 set -euo pipefail
 PORTKEY_VERSION=1.15.2
 N=${N:-2000}
@@ -19,6 +22,7 @@ work=${BENCH_WORK:-/tmp/warden-bench-gateway}
 mkdir -p "$work"
 cd "$root"
 go build -o "$work/warden" ./cmd/warden
+warden_bin=${WARDEN_BIN:-$work/warden}
 go build -o "$work/stubmodel" ./internal/stubmodel/cmd/stubmodel
 go build -o "$work/driver" ./bench/gateway/driver
 # @hono/node-server is held at 1.14.2: newer ones make Portkey fail every
@@ -77,7 +81,7 @@ start_gateways() {
   sleep 0.3
   local pin=() procs=""
   if [ -n "$1" ]; then pin=(taskset -c "$1"); procs=1; fi
-  GOMAXPROCS=$procs "${pin[@]}" "$work/warden" gateway --config "$work/gateway.yaml" 2>>"$work/warden.log" &
+  GOMAXPROCS=$procs "${pin[@]}" "$warden_bin" gateway --config "$work/gateway.yaml" 2>>"$work/warden.log" &
   gw_pids+=($!)
   (cd "$work/portkey" && NODE_ENV=production exec "${pin[@]}" node node_modules/@portkey-ai/gateway/build/start-server.js --port="$pport" --headless >>"$work/portkey.log" 2>&1) &
   gw_pids+=($!)
@@ -91,9 +95,11 @@ targets="direct=$stub,warden=http://127.0.0.1:$wport,portkey=http://127.0.0.1:$p
 echo "# $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3), node $(node --version), portkey $PORTKEY_VERSION"
 start_gateways ""
 echo "## 100 KB prompt (one SSN: Warden redacts it), non-streamed, N=$N interleaved"
-"$work/driver" -mode latency -targets "$targets" -stub "$stub" -n "$N" -size 102400
-echo "## TTFT, streamed, 100 KB prompt, N=$N interleaved"
-"$work/driver" -mode ttft -targets "$targets" -stub "$stub" -n "$N" -size 102400
+"$work/driver" -mode latency -targets "$targets" -stub "$stub" -n "$N" -size 102400 ${DRIVER_ARGS:-}
+if [ -z "${SKIP_TTFT:-}" ]; then
+  echo "## TTFT, streamed, 100 KB prompt, N=$N interleaved"
+  "$work/driver" -mode ttft -targets "$targets" -stub "$stub" -n "$N" -size 102400 ${DRIVER_ARGS:-}
+fi
 [ -n "${SKIP_THROUGHPUT:-}" ] && exit 0
 # Throughput: each gateway on CPU 1 only (Warden GOMAXPROCS=1), driver and
 # stub on CPU 0.

@@ -38,6 +38,8 @@ func main() {
 	pii := flag.Bool("pii", true, "put one SSN in the prompt (Warden redacts it)")
 	conc := flag.Int("c", 16, "concurrency (throughput)")
 	dur := flag.Duration("d", 5*time.Second, "duration (throughput)")
+	gap := flag.Duration("gap", 0, "latency, ttft: idle time after every call (0: back to back); a gateway's work after a call (its event) then ends before the next target's call, as it would while an agent reads the answer")
+	samples := flag.String("samples", "", "latency, ttft: also write every measured call to this CSV file (target,nonce,start_unix_ns,duration_ns), to study the tail")
 	flag.Parse()
 
 	var ts []target
@@ -74,15 +76,34 @@ func main() {
 		stream := *mode == "ttft"
 		body := chatBody(prompt, stream)
 		res := map[string][]time.Duration{}
+		var csv *bufio.Writer
+		if *samples != "" {
+			f, err := os.Create(*samples)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			defer f.Close()
+			csv = bufio.NewWriter(f)
+			defer csv.Flush()
+			fmt.Fprintln(csv, "target,nonce,start_unix_ns,duration_ns")
+		}
 		for i := 0; i < *warm+*n; i++ {
 			for _, t := range ts {
+				start := time.Now()
 				d, err := one(cl, t, body, stream)
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "%s: %v\n", t.name, err)
 					os.Exit(1)
 				}
+				if *gap > 0 {
+					time.Sleep(*gap)
+				}
 				if i >= *warm {
 					res[t.name] = append(res[t.name], d)
+					if csv != nil {
+						fmt.Fprintf(csv, "%s,%010x,%d,%d\n", t.name, nonce.Load()&(1<<40-1), start.UnixNano(), d.Nanoseconds())
+					}
 				}
 			}
 		}
