@@ -3,17 +3,20 @@ package gateway_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wardenhq/warden/endpoint/gateway"
 	"github.com/wardenhq/warden/internal/stubmodel"
+	"github.com/wardenhq/warden/vault"
 )
 
 func prompt100KB(pii bool) string {
@@ -46,7 +49,41 @@ func fresh(body []byte, i int) []byte {
 // BenchmarkGatewayChat100KB: one non-streamed Chat Completions call with a
 // 100 KB prompt through the whole pipeline (DLP, policy, redaction) to an
 // in-process stub; the cost of the stub and client is in it too.
-func BenchmarkGatewayChat100KB(b *testing.B) {
+func BenchmarkGatewayChat100KB(b *testing.B) { benchChat100KB(b, nil) }
+
+// BenchmarkGatewayChat100KBEvent: the same with the model_call event as
+// `warden gateway` runs it: bodies sealed (vault) and exported over OTLP
+// (to a receiver that discards them). Its allocations per call include the
+// event's, made off the request path.
+func BenchmarkGatewayChat100KBEvent(b *testing.B) {
+	ks, err := vault.InitDir(filepath.Join(b.TempDir(), "keys"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ks.InitTenant("default"); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := ks.InitCustody(); err != nil {
+		b.Fatal(err)
+	}
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer rcv.Close()
+	sink, err := gateway.NewOTLPSink(context.Background(), rcv.URL, gateway.NewSealer(ks), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.Shutdown(context.Background())
+	benchChat100KB(b, sink)
+	// The events of the measured calls are exported within the benchmark.
+	if err := sink.ForceFlush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func benchChat100KB(b *testing.B, sink gateway.EventSink) {
 	stub, _ := stubmodel.New(stubmodel.Options{DiscardBodies: true})
 	defer stub.Close()
 	cfg, err := gateway.ParseConfig(mustYAML(nil, stub.URL))
@@ -54,12 +91,13 @@ func BenchmarkGatewayChat100KB(b *testing.B) {
 		b.Fatal(err)
 	}
 	det, dec := mustDepsB(b)
-	gw, _ := gateway.New(cfg, gateway.Options{Detector: det, Decider: dec})
+	gw, _ := gateway.New(cfg, gateway.Options{Detector: det, Decider: dec, Sink: sink})
 	srv := httptest.NewServer(gw)
 	defer srv.Close()
 	body, _ := json.Marshal(map[string]any{"model": "gpt-5.1", "max_tokens": 256,
 		"messages": []any{map[string]any{"role": "user", "content": prompt100KB(true)}}})
 	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {

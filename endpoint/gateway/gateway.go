@@ -233,7 +233,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ev.LatencyMS = float64(g.o.Now().Sub(start).Microseconds()) / 1000
 		if g.o.Sink != nil {
 			// The client has its whole answer before the event is built
-			// (sealing the bodies costs time the client need not wait for).
+			// (sealing the bodies costs time the client need not wait for;
+			// OTLPSink seals on its own goroutine, so the connection is
+			// free for the next call at once).
 			if f, ok := w.(http.Flusher); ok {
 				f.Flush()
 			}
