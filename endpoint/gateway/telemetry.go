@@ -152,8 +152,8 @@ func NewOTLPSink(ctx context.Context, endpoint string, sealer *Sealer, version s
 
 func newOTLPSink(exp sdklog.Exporter, sealer *Sealer, version string) *OTLPSink {
 	res := resource.NewSchemaless(attribute.String("service.name", ServiceName), attribute.String("service.version", version))
-	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res),
-		sdklog.WithProcessor(sdklog.NewBatchProcessor(exp, sdklog.WithExportInterval(time.Second))))
+	// Each call's record is exported right after the call (export.go).
+	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(newEagerProcessor(exp, exportMaxQueue, exportMaxBatch)))
 	s := &OTLPSink{lp: lp, lg: lp.Logger(Scope), sealer: sealer, q: make(chan sinkItem, sinkQueueEvents), done: make(chan struct{})}
 	go s.work()
 	return s
