@@ -86,10 +86,11 @@ func upstreamClient(name string, p *Provider) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 256
 	tr.ForceAttemptHTTP2 = true
-	// A prompt of up to 64 KB goes out in one write instead of a 4 KB
-	// flush and then 32 KB pieces (net/http copies a request body through
-	// a LimitedReader, so bytes.Reader's WriteTo is not used).
-	tr.WriteBufferSize = 64 << 10
+	// A prompt of up to 128 KB goes out in one write instead of a 4 KB
+	// flush and then 32 KB pieces through a fresh 32 KB copy buffer per
+	// call (net/http copies a request body through a LimitedReader, so
+	// bytes.Reader's WriteTo is not used). The buffer is per connection.
+	tr.WriteBufferSize = 128 << 10
 	if p.TLS != nil {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if p.TLS.CertFile != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -143,7 +144,14 @@ const (
 
 // NewOTLPSink exports to an OTLP/HTTP base URL (http://host:4318).
 func NewOTLPSink(ctx context.Context, endpoint string, sealer *Sealer, version string) (*OTLPSink, error) {
-	exp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(strings.TrimRight(endpoint, "/")+"/v1/logs"))
+	// The SDK exporter's own client with a write buffer that holds a
+	// call's record (100 KB prompt, sealed) whole: one write, where the
+	// default 4 KB buffer sent the rest through a fresh 32 KB copy buffer
+	// per export. Timeout: the exporter's default.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.WriteBufferSize = 256 << 10
+	exp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(strings.TrimRight(endpoint, "/")+"/v1/logs"),
+		otlploghttp.WithHTTPClient(&http.Client{Transport: tr, Timeout: 10 * time.Second}))
 	if err != nil {
 		return nil, fmt.Errorf("gateway telemetry: %w", err)
 	}
