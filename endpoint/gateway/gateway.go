@@ -188,6 +188,18 @@ type CallEvent struct {
 	BytesForwarded   int64
 
 	Messages []Message
+
+	// bufs are pooled buffers the message texts alias (textBufs).
+	bufs []*[]byte
+}
+
+// releaseTexts returns the pooled buffers the message texts alias; only
+// once nothing reads the texts any more.
+func (ev *CallEvent) releaseTexts() {
+	for _, b := range ev.bufs {
+		putTextBuf(b)
+	}
+	ev.bufs = nil
 }
 
 // Message is one prompt-like text of the call, in order.
@@ -241,6 +253,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				f.Flush()
 			}
 			g.o.Sink.Emit(ev)
+		} else {
+			ev.releaseTexts()
 		}
 	}()
 	if werr := g.serve(w, r, api, pathModel, pathStream, ev); werr != nil {
@@ -273,6 +287,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 		return errf(http.StatusBadRequest, "bad_request", "%v", err)
 	}
 	ev.Model, ev.Stream, ev.PromptBytes = pr.model, pr.stream, len(body)
+	ev.bufs, pr.bufs = pr.bufs, nil
 
 	if werr := g.limits.allow(id.User, ev.Agent); werr != nil {
 		return werr
@@ -388,7 +403,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api *apiKind, pa
 		msgs := make([]Message, 0, len(pr.texts)+len(ev.Messages))
 		for i := range pr.texts {
 			t := &pr.texts[i]
-			msgs = append(msgs, Message{Role: t.role, Part: t.part, Text: t.final()})
+			msgs = append(msgs, Message{Role: t.role, Part: t.part, Text: pr.finalText(i, &ev.bufs)})
 		}
 		ev.Messages = append(msgs, ev.Messages...)
 	}()

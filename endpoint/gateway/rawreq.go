@@ -96,6 +96,9 @@ type parsedRequest struct {
 	soStart, soEnd int
 	objStart       int // offset just past the top-level '{'
 	edits          []edit
+	// bufs are pooled buffers that texts alias (decoded strings with
+	// escapes); see textBufs.
+	bufs []*[]byte
 }
 
 var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(new(bytes.Buffer)) }}
@@ -120,6 +123,7 @@ func parseRequest(api *apiKind, pathModel string, pathStream bool, body []byte) 
 		return nil, err
 	}
 	w.resolve(p)
+	p.bufs = w.bufs
 	if api.base() != apiGemini && p.model == "" {
 		return nil, fmt.Errorf("request field \"model\" is missing")
 	}
@@ -156,6 +160,7 @@ type walker struct {
 	nodes []node
 	texts []pendingText
 	roots map[string]string // root key -> part
+	bufs  []*[]byte
 }
 
 // str reads the next string value and returns its span and value.
@@ -174,7 +179,17 @@ func (w *walker) str() (s string, start, end int, escaped bool, err error) {
 		// The literal's content is the value; the body is never modified.
 		return unsafe.String(&lit[1], len(lit)-2), start, end, false, nil
 	}
-	return unquote(lit), start, end, true, nil
+	if len(lit) < minPooled {
+		return unquote(lit), start, end, true, nil
+	}
+	b := getTextBuf(len(lit))
+	s, ok := unquoteTo(*b, lit)
+	if ok {
+		w.bufs = append(w.bufs, b)
+	} else {
+		putTextBuf(b)
+	}
+	return s, start, end, true, nil
 }
 
 // name reads an object member name; it aliases the body unless escaped.
@@ -632,14 +647,21 @@ func hex4(b []byte, i int) (rune, bool) {
 // unquote decodes a string literal (quotes included) that the tokenizer
 // has validated.
 func unquote(lit []byte) string {
+	s, _ := unquoteTo(make([]byte, 0, len(lit)), lit)
+	return s
+}
+
+// unquoteTo is unquote into out (cap(out) >= len(lit)); ok tells whether
+// the result is in out's memory (else it is a new string).
+func unquoteTo(out, lit []byte) (_ string, ok bool) {
 	body := lit[1 : len(lit)-1]
 	// Escapes are ASCII, so the literal is valid UTF-8 iff every run
 	// between them is: one check for all of them.
 	if !utf8.Valid(body) {
 		b, _ := jsontext.AppendUnquote(nil, lit) // invalid UTF-8 becomes U+FFFD, as a decoder would
-		return string(b)
+		return string(b), false
 	}
-	out := make([]byte, 0, len(body))
+	out = out[:0]
 	for i := 0; i < len(body); {
 		j := bytes.IndexByte(body[i:], '\\')
 		if j < 0 {
@@ -653,11 +675,69 @@ func unquote(lit []byte) string {
 		r, n, ok := escape(body, i)
 		if !ok {
 			b, _ := jsontext.AppendUnquote(nil, lit)
-			return string(b)
+			return string(b), false
 		}
 		out = utf8.AppendRune(out, r)
 		i += n
 	}
+	// A decoded text is never longer than its literal, so out was not
+	// reallocated.
+	return unsafe.String(unsafe.SliceData(out), len(out)), true
+}
+
+// textBufs recycles the buffers of large decoded texts (a prompt with line
+// breaks is one: ~100 KB per call of a 100 KB prompt) and of the redacted
+// texts built for the event. A text aliases its buffer until the event's
+// sink is done with it: the gateway returns them when it has no sink,
+// OTLPSink after sealing, any other sink never (the GC takes them). They
+// are wiped when returned, as the sealer wipes its plaintext.
+var textBufs sync.Pool // *[]byte
+
+const (
+	minPooled = 4 << 10
+	maxPooled = 4 << 20 // larger buffers are left to the GC
+)
+
+func getTextBuf(n int) *[]byte {
+	if b, ok := textBufs.Get().(*[]byte); ok && cap(*b) >= n {
+		*b = (*b)[:0]
+		return b
+	}
+	b := make([]byte, 0, max(n, 128<<10))
+	return &b
+}
+
+func putTextBuf(b *[]byte) {
+	if cap(*b) > maxPooled {
+		return
+	}
+	clear((*b)[:cap(*b)])
+	*b = (*b)[:0]
+	textBufs.Put(b)
+}
+
+// finalText is text i as forwarded (reqText.final); a large redacted text
+// is built in a pooled buffer, which is added to bufs.
+func (p *parsedRequest) finalText(i int, bufs *[]*[]byte) string {
+	t := &p.texts[i]
+	if t.redacted != nil || len(t.subs) == 0 || len(t.text) < minPooled {
+		return t.final()
+	}
+	n := len(t.text)
+	for _, s := range t.subs {
+		n += len(s.ph) - (s.end - s.start)
+	}
+	b := getTextBuf(n)
+	out := *b
+	pos := 0
+	for _, s := range t.subs {
+		out = append(out, t.text[pos:s.start]...)
+		out = append(out, s.ph...)
+		pos = s.end
+	}
+	out = append(out, t.text[pos:]...)
+	*b = out
+	*bufs = append(*bufs, b)
 	return unsafe.String(unsafe.SliceData(out), len(out))
 }
 

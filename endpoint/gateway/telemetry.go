@@ -270,6 +270,7 @@ func (s *OTLPSink) emit(ev *CallEvent) {
 	for i := range ev.Messages {
 		ev.Messages[i].Text = ""
 	}
+	ev.releaseTexts()
 	rec.AddAttributes(attrs...)
 	s.lg.Emit(context.Background(), rec)
 }

@@ -3,10 +3,13 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,5 +186,161 @@ func TestOTLPEvent(t *testing.T) {
 	}
 	if len(wrapped) != 1 || opened == 0 {
 		t.Fatalf("wrapped keys %d, opened blocks %d", len(wrapped), opened)
+	}
+}
+
+// TestPooledTextsSealedIntact: the decoded and redacted prompt texts live in
+// pooled buffers that OTLPSink returns after sealing. Many concurrent calls
+// with distinct large prompts (line breaks, so they are decoded; half with
+// an SSN, so they are redacted) must each reach the provider and the sealed
+// block exactly as their own text: a buffer reused too early would show up
+// as another call's text or a wiped one.
+func TestPooledTextsSealedIntact(t *testing.T) {
+	keys := filepath.Join(t.TempDir(), "keys")
+	ks, err := vault.InitDir(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.InitTenant("default"); err != nil {
+		t.Fatal(err)
+	}
+	custodyID, _, err := ks.InitCustody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := &otlpReceiver{}
+	collector := httptest.NewServer(rcv)
+	defer collector.Close()
+	sink, err := gateway.NewOTLPSink(context.Background(), collector.URL, gateway.NewSealer(ks), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Shutdown(context.Background())
+	stub, _ := stubmodel.New(stubmodel.Options{})
+	defer stub.Close()
+	det, dec := mustDeps(t)
+	cfg, err := gateway.ParseConfig(mustYAML(t, stub.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(cfg, gateway.Options{Detector: det, Decider: dec, Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	const calls = 96
+	want := map[string]bool{} // the prompt texts as forwarded
+	prompt := func(i int) (sent, forwarded string) {
+		var b strings.Builder
+		for j := 0; b.Len() < 6000+50*i; j++ {
+			fmt.Fprintf(&b, "call %03d line %03d of the quarterly report\n", i, j)
+		}
+		s := b.String()
+		if i%2 == 0 {
+			return s + "Employee SSN " + ssn + " on file.\n" + s, s + "Employee SSN [REDACTED_US_SSN_1] on file.\n" + s
+		}
+		return s, s
+	}
+	for i := 0; i < calls; i++ {
+		_, f := prompt(i)
+		want[f] = true
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < calls; i += 8 {
+				s, _ := prompt(i)
+				body, _ := json.Marshal(map[string]any{"model": "gpt-5.1", "messages": []any{map[string]any{"role": "user", "content": s}}})
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer warden-local")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					errs <- fmt.Errorf("call %d: status %d", i, resp.StatusCode)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// What the provider got.
+	got := map[string]bool{}
+	for _, r := range stub.Requests() {
+		var doc struct {
+			Messages []struct{ Content string } `json:"messages"`
+		}
+		if err := json.Unmarshal(r.Body, &doc); err != nil || len(doc.Messages) != 1 {
+			t.Fatalf("stub request: %v %s", err, r.Body)
+		}
+		if !want[doc.Messages[0].Content] || got[doc.Messages[0].Content] {
+			t.Fatalf("the provider got a prompt that is not one call's own (or twice): %.80q", doc.Messages[0].Content)
+		}
+		got[doc.Messages[0].Content] = true
+	}
+	if len(got) != calls {
+		t.Fatalf("the provider got %d distinct prompts, want %d", len(got), calls)
+	}
+	// What was sealed.
+	if err := sink.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	priv, err := vaulttest.PrivateKey(keys, custodyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	var wrapped []vault.WrappedKey
+	var blocks []vault.SealedBlock
+	for _, attrs := range rcv.recs {
+		if v, ok := attrs.Get(schema.AttrWrappedKeys); ok {
+			for j := 0; j < v.Slice().Len(); j++ {
+				m := v.Slice().At(j).Map()
+				g := func(k string) string { x, _ := m.Get(k); return x.AsString() }
+				w, _ := m.Get("wrapped_key")
+				wrapped = append(wrapped, vault.WrappedKey{Tenant: g("tenant"), Day: g("day"), KeyID: g("key_id"), CustodyKeyID: g("custody_key_id"), Wrapped: w.Bytes().AsRaw()})
+			}
+		}
+		if v, ok := attrs.Get(schema.AttrSealedBlocks); ok {
+			for j := 0; j < v.Slice().Len(); j++ {
+				m := v.Slice().At(j).Map()
+				g := func(k string) string { x, _ := m.Get(k); return x.AsString() }
+				nonce, _ := m.Get("nonce")
+				ct, _ := m.Get("ciphertext")
+				blocks = append(blocks, vault.SealedBlock{Tenant: g("tenant"), BlockID: g("block_id"), Day: g("day"), KeyID: g("key_id"), Nonce: nonce.Bytes().AsRaw(), Ciphertext: ct.Bytes().AsRaw()})
+			}
+		}
+	}
+	if len(wrapped) != 1 {
+		t.Fatalf("%d wrapped keys, want 1", len(wrapped))
+	}
+	sealed := map[string]bool{}
+	for _, b := range blocks {
+		msg, err := vaulttest.Open(priv, wrapped[0], b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.Part != "prompt" {
+			continue
+		}
+		if !want[msg.Text] || sealed[msg.Text] {
+			t.Fatalf("a sealed prompt is not one call's own text (or is there twice): %.80q", msg.Text)
+		}
+		sealed[msg.Text] = true
+	}
+	if len(sealed) != calls {
+		t.Fatalf("%d distinct sealed prompts, want %d", len(sealed), calls)
 	}
 }
