@@ -27,9 +27,16 @@ func runGateway(args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if os.Getenv("GOGC") == "" {
-		// Large prompts make garbage fast; collecting less often keeps GC
-		// out of the tail latency (the heap stays small either way).
-		debug.SetGCPercent(400)
+		// Large prompts make garbage fast (~0.8 MB per 100 KB call) while
+		// the live heap stays ~5 MB, so GOGC=400 still collected every
+		// ~25 calls and GC became the largest part of the tail; collecting
+		// every ~120 calls cut the added p99 by 0.1–0.4 ms in same-run A/B
+		// runs (BENCHMARKS.md). The memory limit keeps a busy central
+		// gateway, whose live heap is larger, from growing 20× with it.
+		debug.SetGCPercent(2000)
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(1 << 30)
+		}
 	}
 	cfg, err := gateway.LoadConfig(*cfgPath)
 	if err != nil {
