@@ -56,13 +56,17 @@ func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
-// TestOTLPEvent: every call becomes a model_call record over real OTLP
-// (OTel Go SDK exporter) with the canonical attributes and the stub's
-// token counts; bodies travel only sealed (a canary never appears in the
-// payload) and open back to the redacted text with the custody key.
-func TestOTLPEvent(t *testing.T) {
-	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
+// sealedSink is an OTLPSink sealing with a fresh key store (one tenant,
+// one custody key) and exporting to an otlpReceiver.
+type sealedSink struct {
+	keys, custodyID string
+	rcv             *otlpReceiver
+	sink            *gateway.OTLPSink
+}
+
+func newSealedSink(t *testing.T) sealedSink {
+	t.Helper()
+	keys := filepath.Join(t.TempDir(), "keys")
 	ks, err := vault.InitDir(keys)
 	if err != nil {
 		t.Fatal(err)
@@ -76,11 +80,43 @@ func TestOTLPEvent(t *testing.T) {
 	}
 	rcv := &otlpReceiver{}
 	collector := httptest.NewServer(rcv)
-	defer collector.Close()
+	t.Cleanup(collector.Close)
 	sink, err := gateway.NewOTLPSink(context.Background(), collector.URL, gateway.NewSealer(ks), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sealedSink{keys: keys, custodyID: custodyID, rcv: rcv, sink: sink}
+}
+
+// sealedParts reads the wrapped keys and sealed blocks an event carries.
+func sealedParts(attrs pcommon.Map) (wrapped []vault.WrappedKey, blocks []vault.SealedBlock) {
+	if v, ok := attrs.Get(schema.AttrWrappedKeys); ok {
+		for j := 0; j < v.Slice().Len(); j++ {
+			m := v.Slice().At(j).Map()
+			g := func(k string) string { x, _ := m.Get(k); return x.AsString() }
+			w, _ := m.Get("wrapped_key")
+			wrapped = append(wrapped, vault.WrappedKey{Tenant: g("tenant"), Day: g("day"), KeyID: g("key_id"), CustodyKeyID: g("custody_key_id"), Wrapped: w.Bytes().AsRaw()})
+		}
+	}
+	if v, ok := attrs.Get(schema.AttrSealedBlocks); ok {
+		for j := 0; j < v.Slice().Len(); j++ {
+			m := v.Slice().At(j).Map()
+			g := func(k string) string { x, _ := m.Get(k); return x.AsString() }
+			nonce, _ := m.Get("nonce")
+			ct, _ := m.Get("ciphertext")
+			blocks = append(blocks, vault.SealedBlock{Tenant: g("tenant"), BlockID: g("block_id"), Day: g("day"), KeyID: g("key_id"), Nonce: nonce.Bytes().AsRaw(), Ciphertext: ct.Bytes().AsRaw()})
+		}
+	}
+	return wrapped, blocks
+}
+
+// TestOTLPEvent: every call becomes a model_call record over real OTLP
+// (OTel Go SDK exporter) with the canonical attributes and the stub's
+// token counts; bodies travel only sealed (a canary never appears in the
+// payload) and open back to the redacted text with the custody key.
+func TestOTLPEvent(t *testing.T) {
+	ss := newSealedSink(t)
+	rcv, sink := ss.rcv, ss.sink
 	stub, _ := stubmodel.New(stubmodel.Options{Text: "canary-reply-5521 done"})
 	defer stub.Close()
 	det, dec := mustDeps(t)
@@ -127,12 +163,12 @@ func TestOTLPEvent(t *testing.T) {
 			}
 		}
 	}
-	priv, err := vaulttest.PrivateKey(keys, custodyID)
+	priv, err := vaulttest.PrivateKey(ss.keys, ss.custodyID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wrapped []vault.WrappedKey
-	opened := 0
+	var blocks []vault.SealedBlock
 	for i, attrs := range rcv.recs {
 		str := func(k string) string { v, _ := attrs.Get(k); return v.AsString() }
 		num := func(k string) int64 { v, _ := attrs.Get(k); return v.Int() }
@@ -158,34 +194,20 @@ func TestOTLPEvent(t *testing.T) {
 		if v, ok := attrs.Get(schema.Attr("prompt_ref")); !ok || v.Slice().Len() == 0 {
 			t.Fatalf("record %d: no prompt_ref", i)
 		}
-		if v, ok := attrs.Get(schema.AttrWrappedKeys); ok {
-			for j := 0; j < v.Slice().Len(); j++ {
-				m := v.Slice().At(j).Map()
-				g := func(k string) string { x, _ := m.Get(k); return x.AsString() }
-				w, _ := m.Get("wrapped_key")
-				wrapped = append(wrapped, vault.WrappedKey{Tenant: g("tenant"), Day: g("day"), KeyID: g("key_id"), CustodyKeyID: g("custody_key_id"), Wrapped: w.Bytes().AsRaw()})
-			}
-		}
-		if v, ok := attrs.Get(schema.AttrSealedBlocks); ok {
-			for j := 0; j < v.Slice().Len(); j++ {
-				m := v.Slice().At(j).Map()
-				g := func(k string) string { x, _ := m.Get(k); return x.AsString() }
-				nonce, _ := m.Get("nonce")
-				ct, _ := m.Get("ciphertext")
-				b := vault.SealedBlock{Tenant: g("tenant"), BlockID: g("block_id"), Day: g("day"), KeyID: g("key_id"), Nonce: nonce.Bytes().AsRaw(), Ciphertext: ct.Bytes().AsRaw()}
-				msg, err := vaulttest.Open(priv, wrapped[0], b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if bytes.Contains([]byte(msg.Text), []byte(ssn)) {
-					t.Fatal("a sealed block holds the unredacted SSN")
-				}
-				opened++
-			}
-		}
+		w, b := sealedParts(attrs)
+		wrapped, blocks = append(wrapped, w...), append(blocks, b...)
 	}
-	if len(wrapped) != 1 || opened == 0 {
-		t.Fatalf("wrapped keys %d, opened blocks %d", len(wrapped), opened)
+	if len(wrapped) != 1 || len(blocks) == 0 {
+		t.Fatalf("wrapped keys %d, sealed blocks %d", len(wrapped), len(blocks))
+	}
+	for _, b := range blocks {
+		msg, err := vaulttest.Open(priv, wrapped[0], b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains([]byte(msg.Text), []byte(ssn)) {
+			t.Fatal("a sealed block holds the unredacted SSN")
+		}
 	}
 }
 
@@ -196,25 +218,8 @@ func TestOTLPEvent(t *testing.T) {
 // block exactly as their own text: a buffer reused too early would show up
 // as another call's text or a wiped one.
 func TestPooledTextsSealedIntact(t *testing.T) {
-	keys := filepath.Join(t.TempDir(), "keys")
-	ks, err := vault.InitDir(keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ks.InitTenant("default"); err != nil {
-		t.Fatal(err)
-	}
-	custodyID, _, err := ks.InitCustody()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcv := &otlpReceiver{}
-	collector := httptest.NewServer(rcv)
-	defer collector.Close()
-	sink, err := gateway.NewOTLPSink(context.Background(), collector.URL, gateway.NewSealer(ks), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ss := newSealedSink(t)
+	rcv, sink := ss.rcv, ss.sink
 	defer sink.Shutdown(context.Background())
 	stub, _ := stubmodel.New(stubmodel.Options{})
 	defer stub.Close()
@@ -296,7 +301,7 @@ func TestPooledTextsSealedIntact(t *testing.T) {
 	if err := sink.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	priv, err := vaulttest.PrivateKey(keys, custodyID)
+	priv, err := vaulttest.PrivateKey(ss.keys, ss.custodyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,23 +310,8 @@ func TestPooledTextsSealedIntact(t *testing.T) {
 	var wrapped []vault.WrappedKey
 	var blocks []vault.SealedBlock
 	for _, attrs := range rcv.recs {
-		if v, ok := attrs.Get(schema.AttrWrappedKeys); ok {
-			for j := 0; j < v.Slice().Len(); j++ {
-				m := v.Slice().At(j).Map()
-				g := func(k string) string { x, _ := m.Get(k); return x.AsString() }
-				w, _ := m.Get("wrapped_key")
-				wrapped = append(wrapped, vault.WrappedKey{Tenant: g("tenant"), Day: g("day"), KeyID: g("key_id"), CustodyKeyID: g("custody_key_id"), Wrapped: w.Bytes().AsRaw()})
-			}
-		}
-		if v, ok := attrs.Get(schema.AttrSealedBlocks); ok {
-			for j := 0; j < v.Slice().Len(); j++ {
-				m := v.Slice().At(j).Map()
-				g := func(k string) string { x, _ := m.Get(k); return x.AsString() }
-				nonce, _ := m.Get("nonce")
-				ct, _ := m.Get("ciphertext")
-				blocks = append(blocks, vault.SealedBlock{Tenant: g("tenant"), BlockID: g("block_id"), Day: g("day"), KeyID: g("key_id"), Nonce: nonce.Bytes().AsRaw(), Ciphertext: ct.Bytes().AsRaw()})
-			}
-		}
+		w, b := sealedParts(attrs)
+		wrapped, blocks = append(wrapped, w...), append(blocks, b...)
 	}
 	if len(wrapped) != 1 {
 		t.Fatalf("%d wrapped keys, want 1", len(wrapped))
