@@ -192,16 +192,21 @@ func TestTornJournalKeepsWholeBlocks(t *testing.T) {
 	}
 }
 
+// sealAt makes the shared store's journals seal at rows rows for this test.
+func sealAt(t *testing.T, s *Store, rows int) {
+	s.mu.Lock()
+	was := s.cfg.WALSealRows
+	s.cfg.WALSealRows = rows
+	s.mu.Unlock()
+	t.Cleanup(func() { s.mu.Lock(); s.cfg.WALSealRows = was; s.mu.Unlock() })
+}
+
 // A journal seals by itself when it holds wal_seal_rows rows, or when it is
 // wal_seal_interval old.
 func TestJournalSealsByRowsAndAge(t *testing.T) {
 	s := testStore(t)
 	tn := uniqTenant("ts")
-	s.mu.Lock()
-	rowsWas := s.cfg.WALSealRows
-	s.cfg.WALSealRows = 25
-	s.mu.Unlock()
-	defer func() { s.mu.Lock(); s.cfg.WALSealRows = rowsWas; s.mu.Unlock() }()
+	sealAt(t, s, 25)
 	if _, err := s.Write(&Batch{Events: mkEvents(tn, 0, 30)}); err != nil {
 		t.Fatal(err)
 	}
@@ -350,11 +355,7 @@ func uniqTenant(prefix string) string {
 func TestConcurrentWritesWhileSealing(t *testing.T) {
 	s := testStore(t)
 	tn := uniqTenant("tp")
-	s.mu.Lock()
-	rowsWas := s.cfg.WALSealRows
-	s.cfg.WALSealRows = 700
-	s.mu.Unlock()
-	defer func() { s.mu.Lock(); s.cfg.WALSealRows = rowsWas; s.mu.Unlock() }()
+	sealAt(t, s, 700)
 	const writers, each, per = 8, 20, 37
 	errs := make(chan error, writers)
 	for w := 0; w < writers; w++ {
