@@ -24,31 +24,14 @@ rm -rf "$work/keys" && "$work/warden" keys init --dir "$work/keys" --tenant defa
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-rm -f "$work/stub.url"
-"$work/stubmodel" -addr 127.0.0.1:0 -discard-bodies -text "Here is a short summary of the report." >"$work/stub.url" &
-pids+=($!)
-for _ in $(seq 300); do [ -s "$work/stub.url" ] && break; sleep 0.1; done
-stub=$(head -1 "$work/stub.url")
-[ -n "$stub" ] || { echo "ab.sh: the stub did not start" >&2; exit 1; }
-otlp_port=$(free_port)
-"$work/driver" -mode otlpsink -stub "127.0.0.1:$otlp_port" >/dev/null &
-pids+=($!)
+. "$root/bench/gateway/lib.sh"
+start_stub_and_sink
 
 targets="direct=$stub"
 for nb in "$@"; do
   name=${nb%%=*} bin=${nb#*=}
   port=$(free_port)
-  cat >"$work/$name.yaml" <<YAML
-listen: 127.0.0.1:$port
-local_key: warden-local
-identity: {user: bench, device: bench-host, department: engineering}
-providers:
-  openai: {base_url: "$stub", api_key: sk-bench}
-dlp: {restore_responses: true}
-telemetry: {otlp_endpoint: "http://127.0.0.1:$otlp_port", keys_dir: "$work/keys"}
-YAML
+  gateway_config "$work/$name.yaml" "$port"
   "$bin" gateway --config "$work/$name.yaml" 2>>"$work/$name.log" &
   pids+=($!)
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done

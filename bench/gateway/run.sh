@@ -48,31 +48,12 @@ rm -rf "$work/keys" && "$work/warden" keys init --dir "$work/keys" --tenant defa
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# A stale URL from an earlier run must not be read before the new stub's
-# redirection truncates the file.
-rm -f "$work/stub.url"
-"$work/stubmodel" -addr 127.0.0.1:0 -discard-bodies -text "Here is a short summary of the report." >"$work/stub.url" &
-pids+=($!)
-for _ in $(seq 300); do [ -s "$work/stub.url" ] && break; sleep 0.1; done
-stub=$(head -1 "$work/stub.url")
-[ -n "$stub" ] || { echo "run.sh: the stub did not start" >&2; exit 1; }
-otlp_port=$(free_port)
-"$work/driver" -mode otlpsink -stub "127.0.0.1:$otlp_port" >/dev/null &
-pids+=($!)
+. "$root/bench/gateway/lib.sh"
+start_stub_and_sink
 
 wport=$(free_port)
 pport=$(free_port)
-cat >"$work/gateway.yaml" <<YAML
-listen: 127.0.0.1:$wport
-local_key: warden-local
-identity: {user: bench, device: bench-host, department: engineering}
-providers:
-  openai: {base_url: "$stub", api_key: sk-bench}
-dlp: {restore_responses: true}
-telemetry: {otlp_endpoint: "http://127.0.0.1:$otlp_port", keys_dir: "$work/keys"}
-YAML
+gateway_config "$work/gateway.yaml" "$wport"
 gw_pids=()
 # start_gateways CPUS: Warden and Portkey on the given CPUs ("" = anywhere).
 start_gateways() {
