@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/wardenhq/warden/collector/lakehousestore/sqlclient"
 	"github.com/wardenhq/warden/schema"
@@ -326,6 +328,22 @@ func ConfigFile(t testing.TB, rollInterval string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// PostLogs sends ld to the collector over OTLP/HTTP (protobuf) and returns
+// the response status.
+func (c *Collector) PostLogs(t testing.TB, ld plog.Logs) int {
+	t.Helper()
+	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // TablesContaining names the ClickHouse tables where needle occurs in any

@@ -17,7 +17,6 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
@@ -214,17 +213,8 @@ func TestInjectionRecordByteForByte(t *testing.T) {
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	lr.Attributes().PutStr("payload", injection)
 	lr.Attributes().PutStr(injection, "as-key")
-	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("OTLP status %d", resp.StatusCode)
+	if st := c.PostLogs(t, ld); st != 200 {
+		t.Fatalf("OTLP status %d", st)
 	}
 	want := strings.ToUpper(hex.EncodeToString([]byte(injection)))
 	WaitFor(t, 30*time.Second, "injection row in ClickHouse", func() (bool, string) {
@@ -281,14 +271,8 @@ func TestBadInputKeepsRunning(t *testing.T) {
 	b.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	b.Attributes().PutStr("big", strings.Repeat("y", 1<<20))
 	lrs.AppendEmpty() // no timestamp, no body, no attributes
-	body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-	resp, err = http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d", resp.StatusCode)
+	if st := c.PostLogs(t, ld); st != 200 {
+		t.Fatalf("status %d", st)
 	}
 	WaitFor(t, 30*time.Second, "bad records stored", func() (bool, string) {
 		out, _ := c.SQL("SELECT count(), max(length(attributes['big'])) FROM events WHERE tenant = 'bad'")
@@ -327,14 +311,8 @@ func TestMissingOrMismatchedChDB(t *testing.T) {
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 			lr.Attributes().PutInt("k", int64(k))
 		}
-		body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-		resp, err := http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: OTLP status %d while the store is down", tc.lib, resp.StatusCode)
+		if st := c.PostLogs(t, ld); st != 200 {
+			t.Fatalf("%s: OTLP status %d while the store is down", tc.lib, st)
 		}
 		if exited, err := c.Exited(2 * time.Second); exited {
 			t.Fatalf("%s: collector exited: %v", tc.lib, err)
@@ -377,14 +355,8 @@ func TestCorruptWAL(t *testing.T) {
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 			lr.Attributes().PutInt("i", int64(i))
 		}
-		body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-		resp, err := http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d", resp.StatusCode)
+		if st := c.PostLogs(t, ld); st != 200 {
+			t.Fatalf("status %d", st)
 		}
 	}
 	send("before", 100)

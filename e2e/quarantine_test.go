@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/wardenhq/warden/schema"
 )
@@ -43,14 +41,8 @@ func TestInvalidTenantIsQuarantined(t *testing.T) {
 			a.PutStr("warden.tenant", tenant)
 		}
 	}
-	body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-	resp, err := http.Post("http://"+c.HTTP+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("request with one unusable tenant refused: status %d", resp.StatusCode)
+	if st := c.PostLogs(t, ld); st != 200 {
+		t.Fatalf("request with one unusable tenant refused: status %d", st)
 	}
 	var got string
 	WaitFor(t, 60*time.Second, "both records stored", func() (bool, string) {
